@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Write test/fixtures/tokenizer-reference.json: token ids from OpenCLIP's own
+SimpleTokenizer (open_clip/tokenizer.py) over phrases that stress the tokenizer.
+
+svgvec's tokenizer must give exactly these ids. OpenCLIP imports torch only to
+allocate its output tensor, so a numpy stand-in lets this run without torch:
+
+    python3 -m venv /tmp/ref && /tmp/ref/bin/pip install ftfy regex numpy
+    /tmp/ref/bin/pip download --no-deps open_clip_torch==3.3.0 -d /tmp/ref/whl
+    /tmp/ref/bin/python tools/reference_tokens.py /tmp/ref/whl/open_clip_torch-3.3.0-py3-none-any.whl
+"""
+import importlib.util
+import json
+import sys
+import types
+import zipfile
+import tempfile
+import os
+
+import numpy as np
+
+PHRASES = [
+    "dog",
+    "a photo of a dog",
+    "Red Heart",
+    "download arrow",
+    "  leading and   trailing\twhitespace\n ",
+    "Don't STOP believing!! It's what we'll do, they've said, I'm sure you'd agree",
+    "punctuation... ?!? (brackets) [square] {curly} <angle> \"quotes\" 'single'",
+    "hyphen-ated under_score slash/separated email@example.com #hashtag $100 50% 3.14",
+    "digits 0 1 2 1234567890 2026-11-24 12:30",
+    "emoji 🐶 ❤️ 👍🏽 👨‍👩‍👧 🏳️‍🌈 ⬇️",
+    "日本語のテキスト",
+    "中文图标：下载箭头",
+    "Ελληνικά Русский текст עברית العربية हिन्दी",
+    "café naïve résumé Ångström",
+    "html &amp; entities &lt;svg&gt; &amp;amp;",
+    "CamelCaseWord XMLHttpRequest iPhone",
+    "",
+    "!!!",
+    "a " * 100,
+    "supercalifragilisticexpialidocious " * 20,
+    "overlong " + " ".join(f"word{i}" for i in range(200)),
+]
+
+
+def load_open_clip_tokenizer(wheel: str):
+    torch = types.ModuleType("torch")
+    torch.long = np.int64
+    torch.int = np.int32
+    torch.LongTensor = np.ndarray
+    torch.Tensor = np.ndarray
+    torch.zeros = lambda *shape, dtype=None: np.zeros(shape, dtype=dtype)
+    torch.tensor = lambda data, dtype=None: np.asarray(data, dtype=dtype)
+    sys.modules["torch"] = torch
+    tmp = tempfile.mkdtemp()
+    with zipfile.ZipFile(wheel) as z:
+        z.extract("open_clip/tokenizer.py", tmp)
+        z.extract("open_clip/bpe_simple_vocab_16e6.txt.gz", tmp)
+    spec = importlib.util.spec_from_file_location("oc_tokenizer", os.path.join(tmp, "open_clip", "tokenizer.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.SimpleTokenizer()
+
+
+def main() -> int:
+    tok = load_open_clip_tokenizer(sys.argv[1])
+    cases = [{"text": p, "ids": [int(i) for i in tok(p)[0].tolist()]} for p in PHRASES]
+    out = {
+        "source": "open_clip_torch 3.3.0, open_clip.tokenizer.SimpleTokenizer (context 77, clean=lower)",
+        "vocab_sha256": "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a",
+        "cases": cases,
+    }
+    path = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "tokenizer-reference.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"wrote {len(cases)} cases to {os.path.normpath(path)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
