@@ -1,0 +1,98 @@
+/**
+ * The svgvec command line:
+ *   svgvec serve                      run the gRPC service (configuration from SVGVEC_* variables)
+ *   svgvec model pull [REPO]          download a model directory from the Hugging Face hub
+ *   svgvec model generate             write a random-weight model for tests and benchmarks
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { startApp } from "../app.js";
+import { DEFAULT_MODEL, loadConfig } from "../config.js";
+import { SvgVecError, errorMessage } from "../errors.js";
+import { createLogger } from "../log.js";
+import { generateModel, type Preset } from "../models/generate.js";
+import { pullModel } from "../models/hub.js";
+
+const USAGE = `usage:
+  svgvec serve
+  svgvec model pull [REPO] [--dir DIR] [--revision REV]
+  svgvec model generate [--preset tiny|vit-b-32] [--batch 1|dynamic] --out DIR [--vocab FILE] [--seed N]
+
+Configuration comes from SVGVEC_* environment variables; see the README.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === "serve") return serve();
+  if (command === "model" && sub === "pull") return pull(rest);
+  if (command === "model" && sub === "generate") return generate(rest);
+  process.stderr.write(`${USAGE}\n`);
+  return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+}
+
+async function serve(): Promise<number> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const app = await startApp(config, log);
+  process.stdout.write(`svgvec listening on ${app.address}\n`);
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      log.info("shutting down", { signal });
+      app.close().then(done, (e: unknown) => {
+        log.error("shutdown failed", { error: errorMessage(e) });
+        done();
+      });
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  return 0;
+}
+
+async function pull(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { dir: { type: "string" }, revision: { type: "string", default: "main" } },
+  });
+  const config = loadConfig();
+  const repo = positionals[0] ?? DEFAULT_MODEL;
+  const dir = values.dir !== undefined ? resolve(values.dir) : repo === DEFAULT_MODEL ? config.model.dir : resolve("models", repo.split("/").pop() ?? repo);
+  await pullModel({ endpoint: config.hubEndpoint, repo, revision: values.revision ?? "main", dir, progress: process.stderr.isTTY });
+  process.stdout.write(`model ready in ${dir}\n`);
+  return 0;
+}
+
+async function generate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      preset: { type: "string", default: "tiny" },
+      batch: { type: "string", default: "1" },
+      out: { type: "string" },
+      vocab: { type: "string" },
+      seed: { type: "string" },
+    },
+  });
+  if (values.out === undefined) throw new Error("--out DIR is required");
+  if (values.preset !== "tiny" && values.preset !== "vit-b-32") throw new Error("--preset must be tiny or vit-b-32");
+  if (values.batch !== "1" && values.batch !== "dynamic") throw new Error("--batch must be 1 or dynamic");
+  const config = loadConfig();
+  const out = await generateModel({
+    preset: values.preset as Preset,
+    batch: values.batch,
+    out: resolve(values.out),
+    python: config.milvus.python,
+    ...(values.vocab !== undefined ? { vocab: resolve(values.vocab) } : {}),
+    ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+  });
+  process.stdout.write(`${out}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`svgvec: ${e instanceof SvgVecError ? e.message : errorMessage(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,154 @@
+/**
+ * svgvec's configuration: read once from the environment, validated, then
+ * passed down. Every setting is documented in the README's Configuration table.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { ConfigError } from "./errors.js";
+
+export interface FetchConfig {
+  /** Allow loopback, private, link-local and other non-public addresses. Off by default. */
+  allowPrivateAddresses: boolean;
+  /** Largest body accepted, after decompression. */
+  maxBytes: number;
+  /** Total time for one download, redirects included. */
+  timeoutMs: number;
+  maxRedirects: number;
+}
+
+export interface MilvusConfig {
+  /** host:port of a Milvus server; empty to start the embedded Milvus Lite. */
+  address: string;
+  /** Milvus token ("user:password" or an API key); empty for none. */
+  token: string;
+  collection: string;
+  /** Folder for Milvus Lite's data when svgvec starts it. */
+  liteDataDir: string;
+  /** Port for the embedded Milvus Lite; 0 picks a free one. */
+  litePort: number;
+  /** Explicit path to the Milvus Lite server binary; empty to find it in the Python package. */
+  liteBinary: string;
+  /** Python interpreter that has milvus-lite installed. */
+  python: string;
+}
+
+export interface ModelConfig {
+  dir: string;
+  /** OpenCLIP architecture name; derived from the directory name when empty. */
+  name: string;
+  /** OpenCLIP pretrained tag; derived from the directory name when empty. */
+  pretrained: string;
+  /** Threads each ONNX session may use; 0 lets onnxruntime decide. */
+  intraOpThreads: number;
+}
+
+export interface RenderConfig {
+  /** Background the SVG is composited onto, as [r, g, b] 0..255. */
+  background: [number, number, number];
+}
+
+export interface Config {
+  /** host:port the gRPC server listens on (port 0 picks a free one). */
+  listen: string;
+  milvus: MilvusConfig;
+  model: ModelConfig;
+  fetch: FetchConfig;
+  render: RenderConfig;
+  /** Items of one StreamAddImages call processed at once. */
+  streamConcurrency: number;
+  /** Hugging Face endpoint for `svgvec model pull`. */
+  hubEndpoint: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export const DEFAULT_MODEL = "immich-app/ViT-B-32__laion2b-s34b-b79k";
+export const DEFAULT_COLLECTION = "cloud_vector_collection";
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const str = (key: string, fallback: string): string => {
+    const v = env[key];
+    return v === undefined || v.trim() === "" ? fallback : v.trim();
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = env[key];
+    if (raw === undefined || raw.trim() === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${key}=${raw} must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const raw = env[key];
+    if (raw === undefined || raw.trim() === "") return fallback;
+    const v = raw.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off"].includes(v)) return false;
+    problems.push(`${key}=${raw} must be true or false`);
+    return fallback;
+  };
+
+  const listen = str("SVGVEC_LISTEN", "127.0.0.1:50051");
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(listen)) {
+    problems.push(`SVGVEC_LISTEN=${listen} must be host:port, e.g. 127.0.0.1:50051 or 0.0.0.0:50051`);
+  }
+  const address = str("SVGVEC_MILVUS_ADDRESS", "");
+  if (address !== "" && !/^(https?:\/\/)?[^\s/]+:\d{1,5}$/.test(address)) {
+    problems.push(`SVGVEC_MILVUS_ADDRESS=${address} must be host:port, e.g. 127.0.0.1:19530`);
+  }
+  const collection = str("SVGVEC_COLLECTION", DEFAULT_COLLECTION);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(collection)) {
+    problems.push(`SVGVEC_COLLECTION=${collection} must start with a letter or _ and hold only letters, digits and _`);
+  }
+  const venvPython = resolve(cwd, ".venv/bin/python");
+  const background = parseColor(str("SVGVEC_BACKGROUND", "#ffffff"));
+  if (background === undefined) {
+    problems.push(`SVGVEC_BACKGROUND=${env.SVGVEC_BACKGROUND} must be a colour as #rrggbb`);
+  }
+  const logLevel = str("SVGVEC_LOG_LEVEL", "info");
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    problems.push(`SVGVEC_LOG_LEVEL=${logLevel} must be one of debug, info, warn, error`);
+  }
+
+  const config: Config = {
+    listen,
+    milvus: {
+      address,
+      token: str("SVGVEC_MILVUS_TOKEN", ""),
+      collection,
+      liteDataDir: resolve(cwd, str("SVGVEC_DATA_DIR", "data")),
+      litePort: int("SVGVEC_MILVUS_LITE_PORT", 0, 0, 65535),
+      liteBinary: str("SVGVEC_MILVUS_LITE_BIN", ""),
+      python: str("SVGVEC_PYTHON", existsSync(venvPython) ? venvPython : "python3"),
+    },
+    model: {
+      dir: resolve(cwd, str("SVGVEC_MODEL_DIR", `models/${DEFAULT_MODEL.split("/")[1]}`)),
+      name: str("SVGVEC_MODEL_NAME", ""),
+      pretrained: str("SVGVEC_MODEL_PRETRAINED", ""),
+      intraOpThreads: int("SVGVEC_INTRA_OP_THREADS", 0, 0, 256),
+    },
+    fetch: {
+      allowPrivateAddresses: bool("SVGVEC_FETCH_ALLOW_PRIVATE", false),
+      maxBytes: int("SVGVEC_FETCH_MAX_BYTES", 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      timeoutMs: int("SVGVEC_FETCH_TIMEOUT_MS", 10_000, 100, 600_000),
+      maxRedirects: int("SVGVEC_FETCH_MAX_REDIRECTS", 5, 0, 20),
+    },
+    render: { background: background ?? [255, 255, 255] },
+    streamConcurrency: int("SVGVEC_STREAM_CONCURRENCY", 4, 1, 256),
+    hubEndpoint: str("SVGVEC_HF_ENDPOINT", "https://huggingface.co").replace(/\/+$/, ""),
+    logLevel: logLevel as Config["logLevel"],
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseColor(s: string): [number, number, number] | undefined {
+  const m = /^#?([0-9a-fA-F]{6})$/.exec(s);
+  if (!m || m[1] === undefined) return undefined;
+  const n = parseInt(m[1], 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}

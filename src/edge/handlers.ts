@@ -1,0 +1,178 @@
+/**
+ * The svgvec.v1 RPCs: decode and validate the request, call the image service,
+ * encode the answer. Errors leave through toServiceError, nowhere else.
+ */
+import { create } from "@bufbuild/protobuf";
+import type * as grpc from "@grpc/grpc-js";
+import {
+  AddImageResponseSchema,
+  AddOutcome,
+  ImageSchema,
+  ItemFailureSchema,
+  ListImagesResponseSchema,
+  MilvusDeployment,
+  RemoveResponseSchema,
+  SearchHitSchema,
+  SearchResponseSchema,
+  StatsResponseSchema,
+  StreamAddImagesResponseSchema,
+  type AddImageRequest,
+  type AddImageResponse,
+  type Image,
+  type ListImagesRequest,
+  type ListImagesResponse,
+  type RemoveRequest,
+  type RemoveResponse,
+  type SearchRequest,
+  type SearchResponse,
+  type StatsRequest,
+  type StatsResponse,
+  type StreamAddImagesRequest,
+  type StreamAddImagesResponse,
+} from "../gen/svgvec/v1/svgvec_pb.js";
+import { SvgVecError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ImageService, StreamItem } from "../service/image-service.js";
+import type { Deployment, ImageRecord } from "../store/milvus-store.js";
+import { codeName, statusCode, statusMessage, toServiceError } from "./status.js";
+import { requireId, requireK, requireLimit, requirePageSize, requireText, requireUrl } from "./validate.js";
+
+export interface SvgVecHandlers extends grpc.UntypedServiceImplementation {
+  AddImage: grpc.handleUnaryCall<AddImageRequest, AddImageResponse>;
+  StreamAddImages: grpc.handleClientStreamingCall<StreamAddImagesRequest, StreamAddImagesResponse>;
+  ListImages: grpc.handleServerStreamingCall<ListImagesRequest, ListImagesResponse>;
+  Search: grpc.handleUnaryCall<SearchRequest, SearchResponse>;
+  Stats: grpc.handleUnaryCall<StatsRequest, StatsResponse>;
+  Remove: grpc.handleUnaryCall<RemoveRequest, RemoveResponse>;
+}
+
+const DEPLOYMENTS: Record<Deployment, MilvusDeployment> = {
+  lite: MilvusDeployment.LITE,
+  standalone: MilvusDeployment.STANDALONE,
+  cluster: MilvusDeployment.CLUSTER,
+  unknown: MilvusDeployment.UNSPECIFIED,
+};
+
+export function createHandlers(service: ImageService, log: Logger): SvgVecHandlers {
+  /** Runs a unary handler body and answers with its result or its error's status. */
+  const unary =
+    <Req, Res>(method: string, body: (req: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    (call, callback) => {
+      const abort = new AbortController();
+      call.on("cancelled", () => abort.abort(new Error("the client cancelled the call")));
+      body(call.request, abort.signal).then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err, log, method)),
+      );
+    };
+
+  return {
+    AddImage: unary("AddImage", async (req: AddImageRequest, signal) => {
+      const id = requireId(req.id);
+      const url = requireUrl(req.url);
+      const { record, outcome } = await service.add(id, url, { includeVector: req.includeVector, signal });
+      return create(AddImageResponseSchema, {
+        image: toImage(record),
+        outcome: outcome === "added" ? AddOutcome.ADDED : AddOutcome.REPLACED,
+      });
+    }),
+
+    StreamAddImages: (call, callback) => {
+      const abort = new AbortController();
+      call.on("cancelled", () => abort.abort(new Error("the client cancelled the stream")));
+      service.addStream(streamItems(call), abort.signal).then(
+        (summary) =>
+          callback(
+            null,
+            create(StreamAddImagesResponseSchema, {
+              received: BigInt(summary.received),
+              added: BigInt(summary.added),
+              replaced: BigInt(summary.replaced),
+              failed: BigInt(summary.failures.length),
+              failures: summary.failures.map((f) =>
+                create(ItemFailureSchema, {
+                  id: f.id ?? 0n,
+                  url: f.url,
+                  code: codeName(statusCode(f.error)),
+                  reason: statusMessage(f.error),
+                  index: BigInt(f.index),
+                }),
+              ),
+            }),
+          ),
+        (err: unknown) => callback(toServiceError(err, log, "StreamAddImages")),
+      );
+    },
+
+    ListImages: (call) => {
+      let cancelled = false;
+      call.on("cancelled", () => (cancelled = true));
+      void (async () => {
+        try {
+          const pages = service.list({
+            includeVectors: call.request.includeVectors,
+            limit: requireLimit(call.request.limit),
+            pageSize: requirePageSize(call.request.pageSize),
+          });
+          for await (const page of pages) {
+            if (cancelled) return;
+            const ok = call.write(create(ListImagesResponseSchema, { images: page.map(toImage) }));
+            if (!ok) await new Promise((r) => call.once("drain", r));
+          }
+          call.end();
+        } catch (err) {
+          call.emit("error", toServiceError(err, log, "ListImages"));
+        }
+      })();
+    },
+
+    Search: unary("Search", async (req: SearchRequest) => {
+      const text = requireText(req.text);
+      const k = requireK(req.k);
+      const hits = await service.search(text, k);
+      return create(SearchResponseSchema, {
+        hits: hits.map((h) => create(SearchHitSchema, { id: h.id, url: h.url, similarity: h.similarity })),
+      });
+    }),
+
+    Stats: unary("Stats", async () => {
+      const s = await service.stats();
+      return create(StatsResponseSchema, {
+        totalImages: BigInt(s.totalImages),
+        collectionName: s.store.collection,
+        metricType: s.store.metricType,
+        model: {
+          name: s.model.name,
+          pretrained: s.model.pretrained,
+          dimension: s.model.embedDim,
+          path: s.model.dir,
+          visualBatch: s.model.visualBatch ?? 0,
+        },
+        index: { type: s.store.indexType, metricType: s.store.metricType, params: s.store.indexParams },
+        milvus: { deployment: DEPLOYMENTS[s.store.deployment], version: s.store.version, address: s.store.address },
+      });
+    }),
+
+    Remove: unary("Remove", async (req: RemoveRequest) => {
+      const removed = await service.remove(requireId(req.id));
+      return create(RemoveResponseSchema, { removed });
+    }),
+  };
+}
+
+async function* streamItems(call: AsyncIterable<StreamAddImagesRequest>): AsyncGenerator<StreamItem> {
+  let index = 0;
+  for await (const req of call) {
+    const i = index++;
+    try {
+      yield { index: i, id: requireId(req.id), url: requireUrl(req.url) };
+    } catch (e) {
+      if (!(e instanceof SvgVecError)) throw e;
+      yield { index: i, id: req.id, url: req.url.slice(0, 2000), invalid: e };
+    }
+  }
+}
+
+function toImage(r: ImageRecord): Image {
+  return create(ImageSchema, { id: r.id, url: r.url, vector: r.vector ?? [], addedAt: r.addedAt, updatedAt: r.updatedAt });
+}

@@ -1,0 +1,55 @@
+/**
+ * The gRPC server: svgvec.v1 plus grpc.health.v1 and server reflection.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { SvgVecService, file_svgvec_v1_svgvec } from "../gen/svgvec/v1/svgvec_pb.js";
+import type { Logger } from "../log.js";
+import type { ImageService } from "../service/image-service.js";
+import { grpcServiceDefinition } from "./grpc-adapter.js";
+import { createHandlers } from "./handlers.js";
+import { createReflection } from "./reflection.js";
+
+export interface GrpcServer {
+  /** host:port actually bound. */
+  address: string;
+  port: number;
+  /** Stops accepting calls, lets running ones finish for up to graceMs, then cancels the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Messages above this size are refused with RESOURCE_EXHAUSTED by grpc-js. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export async function startGrpcServer(listen: string, service: ImageService, log: Logger): Promise<GrpcServer> {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
+  server.addService(grpcServiceDefinition(SvgVecService), createHandlers(service, log));
+  const health = new HealthImplementation({ "": "SERVING", [SvgVecService.typeName]: "SERVING" });
+  health.addToServer(server);
+  createReflection([file_svgvec_v1_svgvec]).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const host = listen.slice(0, listen.lastIndexOf(":"));
+  return {
+    address: `${host}:${port}`,
+    port,
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        health.setStatus("", "NOT_SERVING");
+        health.setStatus(SvgVecService.typeName, "NOT_SERVING");
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

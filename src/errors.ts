@@ -1,0 +1,95 @@
+/**
+ * Domain errors. Code inside svgvec throws these; the gRPC edge turns them
+ * into statuses in one place (src/edge/status.ts). Messages are written for
+ * the caller: what was wrong, and how to fix it.
+ */
+
+export abstract class SvgVecError extends Error {
+  abstract readonly kind: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The caller sent something malformed (maps to INVALID_ARGUMENT). */
+export class InvalidArgumentError extends SvgVecError {
+  readonly kind = "invalid-argument";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** A thing the caller named does not exist (maps to NOT_FOUND). */
+export class NotFoundError extends SvgVecError {
+  readonly kind = "not-found";
+}
+
+/** The URL could not be downloaded, or was refused by policy (maps to FAILED_PRECONDITION or PERMISSION_DENIED). */
+export class FetchError extends SvgVecError {
+  readonly kind = "fetch";
+  constructor(
+    message: string,
+    readonly refused = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The downloaded body is not an SVG that can be rendered (maps to FAILED_PRECONDITION). */
+export class RenderError extends SvgVecError {
+  readonly kind = "render";
+}
+
+/** A limit was reached (maps to RESOURCE_EXHAUSTED). */
+export class LimitError extends SvgVecError {
+  readonly kind = "limit";
+}
+
+/** Milvus could not be reached or failed a call (maps to UNAVAILABLE). */
+export class StoreUnavailableError extends SvgVecError {
+  readonly kind = "store-unavailable";
+}
+
+/** The Milvus collection exists with a schema svgvec cannot serve (maps to FAILED_PRECONDITION). */
+export class SchemaMismatchError extends SvgVecError {
+  readonly kind = "schema-mismatch";
+  constructor(
+    readonly collection: string,
+    readonly differences: string[],
+  ) {
+    super(
+      `collection "${collection}" exists with a schema svgvec cannot use: ${differences.join("; ")}. ` +
+        `Point SVGVEC_COLLECTION at another collection name, or drop this one if its data is not needed.`,
+    );
+  }
+}
+
+/** The model directory is missing or incomplete (a start-up error). */
+export class ModelError extends SvgVecError {
+  readonly kind = "model";
+}
+
+/** The configuration is invalid (a start-up error). */
+export class ConfigError extends SvgVecError {
+  readonly kind = "config";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
+/** The server is shutting down (maps to UNAVAILABLE). */
+export class ShuttingDownError extends SvgVecError {
+  readonly kind = "shutting-down";
+  constructor() {
+    super("svgvec is shutting down; retry against another instance or after it restarts");
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

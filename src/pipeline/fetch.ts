@@ -1,0 +1,191 @@
+/**
+ * Downloads an SVG by URL, treating the URL and the server behind it as hostile:
+ * http(s) only, every host resolved once and the connection made to the address
+ * that was checked (no DNS rebinding), non-public addresses refused unless
+ * allowed, redirects checked the same way and capped, the body streamed against
+ * a size cap (after decompression too) and the whole download against a deadline.
+ */
+import { lookup as dnsLookup } from "node:dns/promises";
+import type { LookupAddress } from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import { isIP } from "node:net";
+import type { Readable } from "node:stream";
+import { createGunzip, gunzipSync } from "node:zlib";
+import ipaddr from "ipaddr.js";
+import type { FetchConfig } from "../config.js";
+import { FetchError, errorMessage } from "../errors.js";
+
+export interface FetchedFile {
+  /** The body, decompressed (SVGZ and gzip content-encoding are undone). */
+  bytes: Buffer;
+  /** The URL the body came from, after redirects. */
+  finalUrl: string;
+  contentType: string;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+export async function fetchSvg(url: string, config: FetchConfig, signal?: AbortSignal): Promise<FetchedFile> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new FetchError(`download of ${url} took longer than ${config.timeoutMs} ms`)),
+    config.timeoutMs,
+  );
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    let current = url;
+    for (let redirects = 0; ; redirects++) {
+      const target = parseHttpUrl(current);
+      const address = await resolveAllowed(target, config);
+      controller.signal.throwIfAborted();
+      const res = await request(target, address, controller.signal);
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location !== undefined) {
+        res.resume();
+        if (redirects >= config.maxRedirects) {
+          throw new FetchError(`${url} redirected more than ${config.maxRedirects} times`);
+        }
+        current = new URL(res.headers.location, target).toString();
+        continue;
+      }
+      if (status !== 200) {
+        res.resume();
+        throw new FetchError(`GET ${current} answered HTTP ${status}; the URL must serve the SVG file itself`);
+      }
+      const declared = Number(res.headers["content-length"] ?? NaN);
+      if (Number.isFinite(declared) && declared > config.maxBytes) {
+        res.destroy();
+        throw new FetchError(`${current} is ${declared} bytes, over the ${config.maxBytes}-byte limit`);
+      }
+      const encoding = String(res.headers["content-encoding"] ?? "identity").toLowerCase();
+      let body: Readable = res;
+      if (encoding === "gzip" || encoding === "x-gzip") {
+        body = res.pipe(createGunzip());
+        res.on("error", (e) => body.destroy(e));
+      } else if (encoding !== "identity") {
+        res.destroy();
+        throw new FetchError(`${current} answered with content-encoding ${encoding}; only gzip is supported`);
+      }
+      let bytes = await readCapped(body, config.maxBytes, current, controller.signal);
+      if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) bytes = gunzipCapped(bytes, config.maxBytes, current);
+      return { bytes, finalUrl: current, contentType: String(res.headers["content-type"] ?? "") };
+    }
+  } catch (err) {
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+    if (reason instanceof FetchError) throw reason;
+    throw new FetchError(`could not download ${url}: ${errorMessage(reason)}`, false, { cause: reason });
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function parseHttpUrl(raw: string): URL {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new FetchError(`"${raw}" is not a valid URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new FetchError(`${u.protocol} URLs are not allowed; use http or https`, true);
+  }
+  if (u.username !== "" || u.password !== "") {
+    throw new FetchError(`URLs with credentials are not allowed`, true);
+  }
+  return u;
+}
+
+/** The one address the request will connect to: resolved once, then checked. */
+async function resolveAllowed(u: URL, config: FetchConfig): Promise<LookupAddress> {
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const found: LookupAddress[] =
+    isIP(host) !== 0
+      ? [{ address: host, family: isIP(host) }]
+      : await dnsLookup(host, { all: true, verbatim: true }).catch((e: unknown) => {
+          throw new FetchError(`cannot resolve host ${host}: ${errorMessage(e)}`);
+        });
+  if (config.allowPrivateAddresses) {
+    const first = found[0];
+    if (first === undefined) throw new FetchError(`host ${host} has no addresses`);
+    return first;
+  }
+  const allowed = found.find((a) => addressRange(a.address) === "unicast");
+  if (allowed === undefined) {
+    const ranges = found.map((a) => `${a.address} (${addressRange(a.address)})`).join(", ");
+    throw new FetchError(
+      `refusing to fetch from ${host}: it resolves to ${ranges}, not a public address. ` +
+        `Set SVGVEC_FETCH_ALLOW_PRIVATE=true to allow private and loopback addresses.`,
+      true,
+    );
+  }
+  return allowed;
+}
+
+/** ipaddr.js's range name; IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry. */
+export function addressRange(address: string): string {
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === "ipv6") {
+    const v6 = parsed as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+  }
+  return parsed.range();
+}
+
+function request(u: URL, address: LookupAddress, signal: AbortSignal): Promise<http.IncomingMessage> {
+  return new Promise((resolvePromise, reject) => {
+    const mod = u.protocol === "https:" ? https : http;
+    const req = mod.request(
+      u,
+      {
+        method: "GET",
+        signal,
+        headers: {
+          accept: "image/svg+xml, */*;q=0.5",
+          "accept-encoding": "gzip",
+          "user-agent": "svgvec/0.1",
+        },
+        // Connect to the address that was checked, never to a second lookup's answer.
+        lookup: (_host, options, callback) => {
+          if ((options as { all?: boolean }).all === true) {
+            (callback as (e: null, a: LookupAddress[]) => void)(null, [address]);
+          } else {
+            (callback as (e: null, a: string, f: number) => void)(null, address.address, address.family);
+          }
+        },
+      },
+      resolvePromise,
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function readCapped(stream: Readable, maxBytes: number, url: string, signal: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    signal.throwIfAborted();
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > maxBytes) {
+      stream.destroy();
+      throw new FetchError(`${url} is larger than the ${maxBytes}-byte limit`);
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function gunzipCapped(bytes: Buffer, maxBytes: number, url: string): Buffer {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (e) {
+    if (e instanceof RangeError || (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new FetchError(`${url} decompresses to more than the ${maxBytes}-byte limit`);
+    }
+    throw new FetchError(`${url} looks gzip-compressed (SVGZ) but does not decompress: ${errorMessage(e)}`);
+  }
+}

@@ -1,0 +1,388 @@
+/**
+ * The image records in Milvus, with the seed system's schema and index kept
+ * exactly, so a collection the seed wrote can be served as it is.
+ */
+import { ConsistencyLevelEnum, DataType, MilvusClient, type FieldType } from "@zilliz/milvus2-sdk-node";
+import { SchemaMismatchError, StoreUnavailableError, errorMessage } from "../errors.js";
+
+export const VECTOR_DIM = 512;
+export const URL_MAX_LENGTH = 2000;
+export const TIMESTAMP_MAX_LENGTH = 50;
+export const INDEX = { type: "IVF_FLAT", metric: "IP", params: { nlist: 1024 } } as const;
+/** Milvus's cap on one query or search result window. */
+export const MAX_WINDOW = 16_384;
+
+export const SCHEMA: FieldType[] = [
+  { name: "id", data_type: DataType.Int64, is_primary_key: true, autoID: false },
+  { name: "url", data_type: DataType.VarChar, max_length: URL_MAX_LENGTH },
+  { name: "vector", data_type: DataType.FloatVector, dim: VECTOR_DIM },
+  { name: "added_at", data_type: DataType.VarChar, max_length: TIMESTAMP_MAX_LENGTH },
+  { name: "updated_at", data_type: DataType.VarChar, max_length: TIMESTAMP_MAX_LENGTH },
+];
+
+export interface ImageRecord {
+  id: bigint;
+  url: string;
+  /** Present only when asked for. */
+  vector?: number[];
+  addedAt: string;
+  updatedAt: string;
+}
+
+export interface ImageRow {
+  id: bigint;
+  url: string;
+  vector: ArrayLike<number>;
+  addedAt: string;
+  updatedAt: string;
+}
+
+export interface SearchHit {
+  id: bigint;
+  url: string;
+  similarity: number;
+}
+
+export type Deployment = "lite" | "standalone" | "cluster" | "unknown";
+
+export interface StoreInfo {
+  collection: string;
+  indexType: string;
+  metricType: string;
+  indexParams: Record<string, string>;
+  deployment: Deployment;
+  version: string;
+  address: string;
+}
+
+export interface StoreOptions {
+  address: string;
+  token: string;
+  collection: string;
+  /** Set when svgvec started the Milvus itself. */
+  deployment?: Deployment;
+  /** Deadline for each Milvus call. */
+  timeoutMs?: number;
+}
+
+interface Status {
+  error_code: string | number;
+  reason: string;
+  code?: number;
+}
+
+const STRONG = ConsistencyLevelEnum.Strong;
+
+export class MilvusStore {
+  private constructor(
+    private readonly client: MilvusClient,
+    private readonly opts: StoreOptions,
+  ) {}
+
+  /** Connects, creates the collection and index when missing, checks them when present, and loads the collection. */
+  static async open(opts: StoreOptions): Promise<MilvusStore> {
+    const client = new MilvusClient({
+      address: opts.address,
+      ...(opts.token ? { token: opts.token } : {}),
+      timeout: opts.timeoutMs ?? 30_000,
+    });
+    const store = new MilvusStore(client, opts);
+    try {
+      await store.call("connect", () => client.connectPromise);
+      await store.ensureCollection();
+    } catch (e) {
+      await client.closeConnection().catch(() => undefined);
+      throw e;
+    }
+    return store;
+  }
+
+  get collection(): string {
+    return this.opts.collection;
+  }
+
+  private async ensureCollection(): Promise<void> {
+    const name = this.opts.collection;
+    // Not hasCollection: Milvus Lite answers a missing collection's describe with only the newer
+    // numeric status code, which the SDK's hasCollection reads as "exists".
+    const shown = await this.call("showCollections", () => this.client.showCollections());
+    ok(shown.status, "showCollections");
+    if (!shown.data.some((c) => c.name === name)) {
+      ok(await this.call("createCollection", () =>
+        this.client.createCollection({ collection_name: name, fields: SCHEMA, consistency_level: "Strong" }),
+      ), "createCollection");
+    } else {
+      const desc = await this.call("describeCollection", () => this.client.describeCollection({ collection_name: name }));
+      ok(desc.status, "describeCollection");
+      const differences = schemaDifferences(desc.schema.fields);
+      if (differences.length > 0) throw new SchemaMismatchError(name, differences);
+    }
+    const index = await this.describeVectorIndex();
+    if (index === undefined) {
+      ok(await this.call("createIndex", () =>
+        this.client.createIndex({
+          collection_name: name,
+          field_name: "vector",
+          index_type: INDEX.type,
+          metric_type: INDEX.metric,
+          params: INDEX.params,
+        }),
+      ), "createIndex");
+    } else if (index.metricType !== INDEX.metric) {
+      throw new SchemaMismatchError(name, [
+        `the vector index uses metric ${index.metricType}, svgvec needs ${INDEX.metric} (similarity is the inner product of unit vectors)`,
+      ]);
+    }
+    ok(await this.call("loadCollection", () => this.client.loadCollectionSync({ collection_name: name })), "loadCollection");
+  }
+
+  private async describeVectorIndex(): Promise<{ type: string; metricType: string; params: Record<string, string> } | undefined> {
+    const res = await this.call("describeIndex", () =>
+      this.client.describeIndex({ collection_name: this.opts.collection, field_name: "vector" }),
+    );
+    const desc = res.index_descriptions?.[0];
+    if (res.status.error_code !== "Success" || desc === undefined) return undefined;
+    const flat: Record<string, string> = {};
+    for (const { key, value: raw } of desc.params) {
+      const value = String(raw);
+      if (key === "params") {
+        // Milvus 2.3 nests the build parameters as JSON; 2.4+ lists them flat.
+        try {
+          for (const [k, v] of Object.entries(JSON.parse(value) as Record<string, unknown>)) flat[k] = String(v);
+        } catch {
+          flat[key] = value;
+        }
+      } else {
+        flat[key] = value;
+      }
+    }
+    const { index_type: type = "", metric_type: metricType = "", ...params } = flat;
+    delete params.dim;
+    return { type, metricType, params };
+  }
+
+  /** added_at of the ids that exist. */
+  async addedAt(ids: readonly bigint[]): Promise<Map<bigint, string>> {
+    const out = new Map<bigint, string>();
+    if (ids.length === 0) return out;
+    const res = await this.call("query", () =>
+      this.client.query({
+        collection_name: this.opts.collection,
+        filter: `id in [${ids.join(",")}]`,
+        output_fields: ["id", "added_at"],
+        consistency_level: STRONG,
+      }),
+    );
+    ok(res.status, "query");
+    for (const row of res.data) out.set(BigInt(String(row.id)), String(row.added_at));
+    return out;
+  }
+
+  async get(id: bigint, includeVector = false): Promise<ImageRecord | undefined> {
+    const res = await this.call("query", () =>
+      this.client.query({
+        collection_name: this.opts.collection,
+        filter: `id == ${id}`,
+        output_fields: outputFields(includeVector),
+        consistency_level: STRONG,
+      }),
+    );
+    ok(res.status, "query");
+    const row = res.data[0];
+    return row === undefined ? undefined : toRecord(row, includeVector);
+  }
+
+  /** Inserts or replaces whole rows (one Milvus upsert: all rows or none). */
+  async upsert(rows: readonly ImageRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const data = rows.map((r) => ({
+      id: r.id.toString(),
+      url: r.url,
+      vector: Array.from(r.vector),
+      added_at: r.addedAt,
+      updated_at: r.updatedAt,
+    }));
+    const res = await this.call("upsert", () => this.client.upsert({ collection_name: this.opts.collection, data }));
+    ok(res.status, "upsert");
+  }
+
+  /** Deletes id; true when it existed. */
+  async remove(id: bigint): Promise<boolean> {
+    // Milvus's delete count includes ids that never existed, so ask first.
+    const existed = (await this.addedAt([id])).size > 0;
+    if (!existed) return false;
+    const res = await this.call("delete", () =>
+      this.client.delete({ collection_name: this.opts.collection, filter: `id in [${id}]` }),
+    );
+    ok(res.status, "delete");
+    return true;
+  }
+
+  async count(): Promise<number> {
+    // count(*) through query, which takes a consistency level, so a just-acknowledged write is counted.
+    const res = await this.call("count", () =>
+      this.client.query({
+        collection_name: this.opts.collection,
+        filter: "",
+        output_fields: ["count(*)"],
+        consistency_level: STRONG,
+      }),
+    );
+    ok(res.status, "count");
+    return Number(res.data[0]?.["count(*)"] ?? 0);
+  }
+
+  /** Every record in ascending id order, a page at a time. */
+  async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
+    const iterator = (await this.call("queryIterator", () =>
+      this.client.queryIterator({
+        collection_name: this.opts.collection,
+        expr: "",
+        output_fields: outputFields(opts.includeVectors),
+        batchSize: opts.pageSize,
+        consistency_level: STRONG,
+        ...(opts.limit > 0 ? { limit: opts.limit } : {}),
+      }),
+    )) as AsyncIterable<Record<string, unknown>[]>;
+    let sent = 0;
+    try {
+      for await (const batch of iterator) {
+        let page = batch.map((row) => toRecord(row, opts.includeVectors));
+        if (opts.limit > 0) page = page.slice(0, opts.limit - sent);
+        if (page.length === 0) break;
+        sent += page.length;
+        yield page;
+        if (opts.limit > 0 && sent >= opts.limit) break;
+      }
+    } catch (e) {
+      throw e instanceof StoreUnavailableError ? e : new StoreUnavailableError(`Milvus queryIterator failed: ${errorMessage(e)}`);
+    }
+  }
+
+  async search(vector: ArrayLike<number>, k: number, nprobe: number): Promise<SearchHit[]> {
+    const res = await this.call("search", () =>
+      this.client.search({
+        collection_name: this.opts.collection,
+        data: [Array.from(vector)],
+        anns_field: "vector",
+        limit: k,
+        metric_type: INDEX.metric,
+        params: { nprobe },
+        output_fields: ["id", "url"],
+        consistency_level: STRONG,
+      }),
+    );
+    ok(res.status, "search");
+    const hits = (res.results as Array<Record<string, unknown>>).map((r) => ({
+      id: BigInt(String(r.id)),
+      url: String(r.url),
+      similarity: Number(r.score),
+    }));
+    return hits.sort((a, b) => b.similarity - a.similarity);
+  }
+
+  async info(): Promise<StoreInfo> {
+    const index = await this.describeVectorIndex();
+    let version = "";
+    try {
+      const v = await this.client.getVersion();
+      version = typeof v.version === "string" ? v.version : "";
+    } catch {
+      version = "";
+    }
+    return {
+      collection: this.opts.collection,
+      indexType: index?.type ?? "",
+      metricType: index?.metricType ?? INDEX.metric,
+      indexParams: index?.params ?? {},
+      deployment: this.opts.deployment ?? (await this.detectDeployment()),
+      version,
+      address: this.opts.address,
+    };
+  }
+
+  private async detectDeployment(): Promise<Deployment> {
+    try {
+      const res = await this.client.getMetric({ request: { metric_type: "system_info" } });
+      const text = typeof res.response === "string" ? res.response : JSON.stringify(res.response ?? "");
+      if (/"deploy_mode"\s*:\s*"[^"]*cluster/i.test(text)) return "cluster";
+      if (/"deploy_mode"\s*:\s*"[^"]*standalone/i.test(text)) return "standalone";
+    } catch {
+      // Milvus Lite answers no metrics.
+    }
+    return "unknown";
+  }
+
+  async close(): Promise<void> {
+    await this.client.closeConnection().catch(() => undefined);
+  }
+
+  /** Runs one SDK call; a thrown transport error becomes StoreUnavailableError. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof StoreUnavailableError || e instanceof SchemaMismatchError) throw e;
+      throw new StoreUnavailableError(`Milvus at ${this.opts.address} failed ${what}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
+}
+
+function ok(status: Status, what: string): void {
+  // Newer Milvus releases report failures in the numeric code and may leave error_code at Success.
+  if ((status.error_code !== "Success" && status.error_code !== 0) || (status.code !== undefined && status.code !== 0)) {
+    throw new StoreUnavailableError(`Milvus ${what} failed: ${status.reason || String(status.error_code)}`);
+  }
+}
+
+function outputFields(includeVector: boolean): string[] {
+  return includeVector ? ["id", "url", "vector", "added_at", "updated_at"] : ["id", "url", "added_at", "updated_at"];
+}
+
+function toRecord(row: Record<string, unknown>, includeVector: boolean): ImageRecord {
+  const record: ImageRecord = {
+    id: BigInt(String(row.id)),
+    url: String(row.url),
+    addedAt: String(row.added_at),
+    updatedAt: String(row.updated_at),
+  };
+  if (includeVector && Array.isArray(row.vector)) record.vector = row.vector as number[];
+  return record;
+}
+
+interface DescribedField {
+  name: string;
+  data_type: string | number;
+  is_primary_key?: boolean;
+  autoID?: boolean;
+  type_params?: ReadonlyArray<{ key: string; value: unknown }>;
+}
+
+/** What differs between a described collection and svgvec's schema, in words. */
+export function schemaDifferences(fields: readonly DescribedField[]): string[] {
+  const out: string[] = [];
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  for (const want of SCHEMA) {
+    const got = byName.get(want.name);
+    if (got === undefined) {
+      out.push(`field "${want.name}" is missing`);
+      continue;
+    }
+    const wantType = DataType[want.data_type as DataType];
+    const gotType = typeof got.data_type === "number" ? DataType[got.data_type] : got.data_type;
+    if (gotType !== wantType) out.push(`field "${want.name}" is ${gotType}, expected ${wantType}`);
+    const param = (key: string) => got.type_params?.find((p) => p.key === key)?.value;
+    if (want.dim !== undefined && Number(param("dim")) !== Number(want.dim)) {
+      out.push(`field "${want.name}" has dim ${param("dim")}, expected ${want.dim}`);
+    }
+    if (want.max_length !== undefined && Number(param("max_length")) !== Number(want.max_length)) {
+      out.push(`field "${want.name}" has max_length ${param("max_length")}, expected ${want.max_length}`);
+    }
+    if (want.is_primary_key === true && got.is_primary_key !== true) out.push(`field "${want.name}" is not the primary key`);
+    if (want.is_primary_key === true && got.autoID === true) out.push(`field "${want.name}" has autoID on; svgvec needs caller-chosen ids`);
+  }
+  for (const f of fields) {
+    if (!SCHEMA.some((w) => w.name === f.name)) out.push(`extra field "${f.name}"`);
+  }
+  return out;
+}
