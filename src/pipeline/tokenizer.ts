@@ -54,11 +54,31 @@ export class ClipTokenizer {
   }
 }
 
-/** OpenCLIP's basic_clean + whitespace_clean (ftfy's mojibake repair aside). */
-function clean(text: string): string {
-  const unescaped = he.decode(he.decode(text.normalize("NFC")));
+/**
+ * OpenCLIP's basic_clean + whitespace_clean: ftfy's default fixes that change
+ * well-formed text (full-width forms, curly quotes, Latin ligatures, control
+ * characters), HTML entities undone twice, whitespace collapsed. ftfy's repair
+ * of mis-decoded text (mojibake) is not replicated: it does not change text
+ * that was decoded correctly, which a gRPC string always is.
+ */
+export function clean(text: string): string {
+  const fixed = text
+    .replace(WIDTH_FORMS, (c) => (c === "\u3000" ? " " : c.normalize("NFKC")))
+    .replace(LIGATURES, (c) => c.normalize("NFKC"))
+    .replace(SINGLE_QUOTES, "'")
+    .replace(DOUBLE_QUOTES, '"')
+    .replace(CONTROL_CHARS, "")
+    .normalize("NFC");
+  const unescaped = he.decode(he.decode(fixed));
   return unescaped.split(/\s+/u).filter((w) => w !== "").join(" ");
 }
+
+// The character classes of ftfy 6 (chardata.py and fixes.py).
+const WIDTH_FORMS = /[\u3000\uff01-\uffef]/gu;
+const LIGATURES = /[\u0132\u0133\u0149\u01c5\u01c6\u01c8\u01c9\u01cb\u01cc\ufb00-\ufb06]/gu;
+const SINGLE_QUOTES = /[\u02bc\u2018-\u201b]/gu;
+const DOUBLE_QUOTES = /[\u201c-\u201f]/gu;
+const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000e-\u001f\u007f\u206a-\u206f\ufeff\ufff9-\ufffc]/gu;
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   try {

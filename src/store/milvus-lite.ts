@@ -73,16 +73,9 @@ export class MilvusLite {
           `Milvus Lite exited during start-up (is another svgvec using ${this.dbFile}?): ${this.logTail.slice(-5).join(" | ")}`,
         );
       }
-      const client = new MilvusClient({ address: this.address, timeout: 2_000 });
-      try {
-        const res = await client.listCollections();
-        if (res.status.error_code === "Success") return;
-        lastError = res.status.reason;
-      } catch (e) {
-        lastError = errorMessage(e);
-      } finally {
-        await client.closeConnection().catch(() => undefined);
-      }
+      const probe = await probeMilvus(this.address);
+      if (probe === true) return;
+      lastError = probe;
       await new Promise((r) => setTimeout(r, 200));
     }
     await this.stop();
@@ -114,6 +107,21 @@ async function findBinary(python: string): Promise<string> {
         `Run \`npm run setup:python\` (installs milvus-lite into .venv), set SVGVEC_PYTHON to a Python that has ` +
         `milvus-lite 2.5, or set SVGVEC_MILVUS_ADDRESS to use a running Milvus.`,
     );
+  }
+}
+
+/** true when a Milvus answers on address, else why not. */
+export async function probeMilvus(address: string, timeoutMs = 2_000): Promise<true | string> {
+  const client = new MilvusClient({ address, timeout: timeoutMs, logLevel: "error" });
+  // The client starts connecting at once; a refused connection must not surface as an unhandled rejection.
+  client.connectPromise.catch(() => undefined);
+  try {
+    const res = await client.listCollections();
+    return res.status.error_code === "Success" ? true : res.status.reason;
+  } catch (e) {
+    return errorMessage(e);
+  } finally {
+    await client.closeConnection().catch(() => undefined);
   }
 }
 

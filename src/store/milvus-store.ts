@@ -85,7 +85,9 @@ export class MilvusStore {
       address: opts.address,
       ...(opts.token ? { token: opts.token } : {}),
       timeout: opts.timeoutMs ?? 30_000,
+      logLevel: "error",
     });
+    client.connectPromise.catch(() => undefined);
     const store = new MilvusStore(client, opts);
     try {
       await store.call("connect", () => client.connectPromise);

@@ -1,0 +1,72 @@
+/**
+ * Real Milvus servers for tests: Milvus Lite from the milvus-lite pip package
+ * (started by svgvec's own launcher), and a Milvus 2.3 standalone from the
+ * `milvus` pip package (an embedded standalone server with its own etcd).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { MilvusLite, freePort, probeMilvus } from "../../src/store/milvus-lite.js";
+import { python } from "./models.js";
+
+export interface TestMilvus {
+  address: string;
+  kind: "lite" | "standalone";
+  stop(): Promise<void>;
+}
+
+export async function startLite(): Promise<TestMilvus> {
+  const dir = await mkdtemp(join(tmpdir(), "svgvec-lite-"));
+  const lite = await MilvusLite.start({ dataDir: dir, port: 0, binary: "", python: python() });
+  return {
+    address: lite.address,
+    kind: "lite",
+    stop: async () => {
+      await lite.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startStandalone(): Promise<TestMilvus> {
+  const server = join(dirname(python()), "milvus-server");
+  if (!existsSync(server)) {
+    throw new Error(`${server} is missing: install the test requirements (\`npm run setup:test\`)`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "svgvec-standalone-"));
+  const port = await freePort();
+  // Its own process group, so stopping it also stops the milvus and etcd processes it starts.
+  const child: ChildProcess = spawn(server, ["--data", dir, "--proxy-port", String(port)], {
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  const address = `127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = new Promise((r) => child.once("exit", r));
+      process.kill(-child.pid, "SIGTERM");
+      const t = setTimeout(() => child.pid && process.kill(-child.pid, "SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`milvus-server exited with ${child.exitCode}: ${stderr}`);
+    if ((await probeMilvus(address, 3000)) === true) return { address, kind: "standalone", stop };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await stop();
+  throw new Error(`Milvus standalone did not come up on ${address} within 120 s: ${stderr}`);
+}
+
+let counter = 0;
+/** A collection name no other test uses. */
+export function uniqueCollection(prefix: string): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+}
