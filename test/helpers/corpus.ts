@@ -79,6 +79,12 @@ async function route(url: URL, req: http.IncomingMessage, res: http.ServerRespon
       return svg(gzipSync(await readFile(join(FIXTURES_DIR, safe(name)))), { "content-encoding": "gzip" });
     case "svgz": // a .svgz file: the body itself is gzip
       return svg(gzipSync(await readFile(join(FIXTURES_DIR, safe(name).replace(/\.svgz$/, ".svg")))));
+    case "svgz-bomb": // /svgz-bomb/N: a small gzip body that inflates to an N-byte SVG
+    case "gzip-bomb": {
+      const n = Number(name);
+      const inflated = Buffer.concat([Buffer.from('<svg xmlns="http://www.w3.org/2000/svg">'), Buffer.alloc(n, 0x20), Buffer.from("</svg>")]);
+      return svg(gzipSync(inflated), kind === "gzip-bomb" ? { "content-encoding": "gzip" } : {});
+    }
     case "redirect": {
       // /redirect/N/<path>: N more hops, then <path>
       const [n, ...target] = name.split("/");

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FetchConfig } from "../../src/config.js";
+import { FetchError } from "../../src/errors.js";
+import { addressRange, fetchSvg } from "../../src/pipeline/fetch.js";
+import { type Corpus, startCorpus } from "../helpers/corpus.js";
+
+const allow: FetchConfig = { allowPrivateAddresses: true, maxBytes: 1024 * 1024, timeoutMs: 5_000, maxRedirects: 3 };
+
+describe("fetchSvg", () => {
+  let corpus: Corpus;
+  beforeAll(async () => {
+    corpus = await startCorpus();
+  });
+  afterAll(() => corpus.close());
+
+  const failure = (url: string, cfg: FetchConfig = allow) => fetchSvg(url, cfg).then(() => undefined, (e: unknown) => e as FetchError);
+
+  it("downloads an SVG", async () => {
+    const file = await fetchSvg(corpus.openmoji("1F436"), allow);
+    expect(file.bytes.toString("utf8")).toContain("<svg");
+    expect(file.contentType).toBe("image/svg+xml");
+  });
+
+  it("refuses loopback unless private addresses are allowed, and says how to allow them", async () => {
+    const err = await failure(corpus.openmoji("1F436"), { ...allow, allowPrivateAddresses: false });
+    expect(err).toBeInstanceOf(FetchError);
+    expect(err?.refused).toBe(true);
+    expect(err?.message).toMatch(/127\.0\.0\.1 \(loopback\).*SVGVEC_FETCH_ALLOW_PRIVATE=true/);
+  });
+
+  it("refuses hosts that resolve to loopback", async () => {
+    const err = await failure(corpus.openmoji("1F436").replace("127.0.0.1", "localhost"), { ...allow, allowPrivateAddresses: false });
+    expect(err?.refused).toBe(true);
+    expect(err?.message).toMatch(/not a public address/);
+  });
+
+  it.each(["file:///etc/passwd", "ftp://example.com/a.svg", "data:image/svg+xml,<svg/>", "gopher://x/"])("refuses %s", async (url) => {
+    const err = await failure(url);
+    expect(err?.refused).toBe(true);
+    expect(err?.message).toMatch(/not allowed; use http or https/);
+  });
+
+  it("follows redirects up to the limit and no further", async () => {
+    const ok = await fetchSvg(`${corpus.base}/redirect/3/openmoji/1F436.svg`, allow);
+    expect(ok.finalUrl).toBe(corpus.openmoji("1F436"));
+    const err = await failure(`${corpus.base}/redirect/4/openmoji/1F436.svg`);
+    expect(err?.message).toMatch(/redirected more than 3 times/);
+  });
+
+  it("checks every redirect target against the address policy", async () => {
+    // A public-looking first hop is not needed: the check runs per hop, so a refused target stops the chain.
+    const err = await failure(`${corpus.base}/redirect/1/openmoji/1F436.svg`, { ...allow, allowPrivateAddresses: false });
+    expect(err?.refused).toBe(true);
+  });
+
+  it("reports HTTP errors", async () => {
+    expect((await failure(`${corpus.base}/status/404`))?.message).toMatch(/HTTP 404/);
+    expect((await failure(`${corpus.base}/status/500`))?.message).toMatch(/HTTP 500/);
+  });
+
+  it("stops a body larger than the limit while streaming it", async () => {
+    const err = await failure(`${corpus.base}/bytes/5000000`, { ...allow, maxBytes: 100_000 });
+    expect(err?.message).toMatch(/larger than the 100000-byte limit/);
+    expect((await fetchSvg(`${corpus.base}/bytes/90000`, { ...allow, maxBytes: 100_000 })).bytes.length).toBe(90_000);
+  });
+
+  it("refuses a declared content-length over the limit before reading", async () => {
+    const err = await failure(corpus.openmoji("1F436"), { ...allow, maxBytes: 1024 });
+    expect(err?.message).toMatch(/over the 1024-byte limit/);
+  });
+
+  it("gives up on a server that stalls", async () => {
+    const started = Date.now();
+    const err = await failure(`${corpus.base}/slow`, { ...allow, timeoutMs: 300 });
+    expect(err?.message).toMatch(/longer than 300 ms/);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("undoes gzip content-encoding and SVGZ files", async () => {
+    const plain = (await fetchSvg(corpus.fixture("wide-red.svg"), allow)).bytes;
+    expect((await fetchSvg(`${corpus.base}/gzip-encoded/wide-red.svg`, allow)).bytes).toEqual(plain);
+    expect((await fetchSvg(`${corpus.base}/svgz/wide-red.svgz`, allow)).bytes).toEqual(plain);
+  });
+
+  it("caps the decompressed size of SVGZ files and gzip-encoded bodies (zip bombs)", async () => {
+    const cfg = { ...allow, maxBytes: 1_000_000 };
+    // 50 MB of SVG in about 50 KB of gzip.
+    expect((await failure(`${corpus.base}/svgz-bomb/50000000`, cfg))?.message).toMatch(/decompresses to more than the 1000000-byte limit/);
+    expect((await failure(`${corpus.base}/gzip-bomb/50000000`, cfg))?.message).toMatch(/larger than the 1000000-byte limit/);
+    expect((await fetchSvg(`${corpus.base}/svgz-bomb/500000`, cfg)).bytes.length).toBe(500_046);
+  });
+
+  it("rejects malformed URLs", async () => {
+    expect((await failure("not a url"))?.message).toMatch(/not a valid URL/);
+  });
+});
+
+describe("addressRange", () => {
+  it.each([
+    ["127.0.0.1", "loopback"],
+    ["10.1.2.3", "private"],
+    ["192.168.0.1", "private"],
+    ["172.16.5.4", "private"],
+    ["169.254.169.254", "linkLocal"],
+    ["0.0.0.0", "unspecified"],
+    ["224.0.0.1", "multicast"],
+    ["::1", "loopback"],
+    ["fe80::1", "linkLocal"],
+    ["fd00::1", "uniqueLocal"],
+    ["::ffff:127.0.0.1", "loopback"],
+    ["::ffff:10.0.0.1", "private"],
+    ["8.8.8.8", "unicast"],
+    ["2606:4700:4700::1111", "unicast"],
+  ])("%s is %s", (address, range) => {
+    expect(addressRange(address)).toBe(range);
+  });
+});
