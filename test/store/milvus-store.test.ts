@@ -1,0 +1,184 @@
+import { DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { SchemaMismatchError } from "../../src/errors.js";
+import { MilvusStore, type ImageRow } from "../../src/store/milvus-store.js";
+import { uniqueCollection } from "../helpers/milvus.js";
+
+function unitVector(seed: number, dim = 512): number[] {
+  // A small deterministic generator: distinct, reproducible vectors without Math.random.
+  let s = seed * 2654435761 + 1;
+  const v = Array.from({ length: dim }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648 - 0.5;
+  });
+  const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+  return v.map((x) => x / n);
+}
+
+function row(id: bigint, url = `https://example.com/${id}.svg`, vector = unitVector(Number(id))): ImageRow {
+  return { id, url, vector, addedAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" };
+}
+
+const servers = [
+  ["Milvus Lite", "liteAddress"],
+  ["Milvus standalone", "standaloneAddress"],
+] as const;
+
+describe.each(servers)("MilvusStore on %s", (_name, key) => {
+  const address = inject(key);
+  let raw: MilvusClient;
+  beforeAll(() => {
+    raw = new MilvusClient({ address, logLevel: "error" });
+  });
+  afterAll(async () => {
+    await raw.closeConnection();
+  });
+
+  const open = (collection: string) => MilvusStore.open({ address, token: "", collection });
+
+  it("creates the collection with the seed system's schema and index", async () => {
+    const collection = uniqueCollection("schema");
+    const store = await open(collection);
+    try {
+      const desc = await raw.describeCollection({ collection_name: collection });
+      const fields = desc.schema.fields.map((f) => [f.name, f.data_type, f.is_primary_key, f.autoID]);
+      expect(fields).toEqual([
+        ["id", "Int64", true, false],
+        ["url", "VarChar", false, false],
+        ["vector", "FloatVector", false, false],
+        ["added_at", "VarChar", false, false],
+        ["updated_at", "VarChar", false, false],
+      ]);
+      const params = Object.fromEntries(desc.schema.fields.flatMap((f) => f.type_params.map((p) => [`${f.name}.${p.key}`, String(p.value)])));
+      expect(params).toMatchObject({ "url.max_length": "2000", "vector.dim": "512", "added_at.max_length": "50", "updated_at.max_length": "50" });
+      const info = await store.info();
+      expect([info.indexType, info.metricType, info.indexParams.nlist]).toEqual(["IVF_FLAT", "IP", "1024"]);
+      // Opening again checks the existing collection and leaves it as it is.
+      await store.upsert([row(1n)]);
+      const again = await open(collection);
+      expect(await again.count()).toBe(1);
+      await again.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses a collection with another schema and says what differs", async () => {
+    const collection = uniqueCollection("mismatch");
+    await raw.createCollection({
+      collection_name: collection,
+      fields: [
+        { name: "id", data_type: DataType.Int64, is_primary_key: true, autoID: false },
+        { name: "url", data_type: DataType.VarChar, max_length: 500 },
+        { name: "vector", data_type: DataType.FloatVector, dim: 256 },
+        { name: "added_at", data_type: DataType.VarChar, max_length: 50 },
+      ],
+    });
+    const err = await open(collection).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaMismatchError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/"url" has max_length 500, expected 2000/);
+    expect(msg).toMatch(/"vector" has dim 256, expected 512/);
+    expect(msg).toMatch(/"updated_at" is missing/);
+    // Nothing was altered.
+    const desc = await raw.describeCollection({ collection_name: collection });
+    expect(desc.schema.fields).toHaveLength(4);
+  });
+
+  it("refuses a vector index with another metric", async () => {
+    const collection = uniqueCollection("metric");
+    const store = await open(collection);
+    await store.close();
+    await raw.releaseCollection({ collection_name: collection });
+    await raw.dropIndex({ collection_name: collection, field_name: "vector" });
+    await raw.createIndex({ collection_name: collection, field_name: "vector", index_type: "IVF_FLAT", metric_type: "L2", params: { nlist: 128 } });
+    const index = await raw.describeIndex({ collection_name: collection, field_name: "vector" });
+    const metric = index.index_descriptions[0]?.params.find((p) => p.key === "metric_type")?.value;
+    if (key === "liteAddress") {
+      // Milvus Lite acknowledges dropIndex and createIndex but keeps its first index, so no mismatch can arise there.
+      expect(metric).toBe("IP");
+      return;
+    }
+    expect(metric).toBe("L2");
+    await expect(open(collection)).rejects.toThrow(/metric L2, svgvec needs IP/);
+  });
+
+  describe("records", () => {
+    let store: MilvusStore;
+    beforeAll(async () => {
+      store = await open(uniqueCollection("records"));
+    });
+    afterAll(() => store.close());
+
+    it("upserts: one row per id, the last write wins", async () => {
+      await store.upsert([row(10n, "https://example.com/a.svg")]);
+      await store.upsert([{ ...row(10n, "https://example.com/b.svg", unitVector(99)), updatedAt: "2026-02-02T00:00:00.000Z" }]);
+      expect(await store.count()).toBe(1);
+      const got = await store.get(10n, true);
+      expect(got?.url).toBe("https://example.com/b.svg");
+      expect(got?.updatedAt).toBe("2026-02-02T00:00:00.000Z");
+      expect(got?.vector?.[0]).toBeCloseTo(unitVector(99)[0]!, 5);
+      expect((await store.addedAt([10n, 11n])).get(10n)).toBe("2026-01-01T00:00:00.000Z");
+      expect((await store.addedAt([10n, 11n])).has(11n)).toBe(false);
+    });
+
+    it("keeps int64 ids exactly, beyond 2^53 and below zero", async () => {
+      const big = 9_007_199_254_740_993n;
+      await store.upsert([row(big), row(-5n)]);
+      expect((await store.get(big))?.id).toBe(big);
+      expect((await store.get(-5n))?.id).toBe(-5n);
+    });
+
+    it("removes by id and says whether it existed", async () => {
+      await store.upsert([row(20n)]);
+      expect(await store.remove(20n)).toBe(true);
+      expect(await store.remove(20n)).toBe(false);
+      expect(await store.remove(123456789n)).toBe(false);
+      expect(await store.get(20n)).toBeUndefined();
+    });
+
+    it("searches by inner product, best first", async () => {
+      await store.upsert([row(30n), row(31n), row(32n)]);
+      const hits = await store.search(unitVector(31), 3, 16);
+      expect(hits[0]?.id).toBe(31n);
+      expect(hits[0]?.similarity).toBeCloseTo(1, 4);
+      for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.similarity).toBeGreaterThanOrEqual(hits[i]!.similarity);
+    });
+  });
+
+  it("lists more than 16,384 records, in id order, every one once", async () => {
+    const store = await open(uniqueCollection("many"));
+    try {
+      const total = 16_500;
+      for (let start = 0; start < total; start += 2_500) {
+        const rows: ImageRow[] = [];
+        for (let i = start; i < Math.min(total, start + 2_500); i++) rows.push(row(BigInt(i - 100)));
+        await store.upsert(rows);
+      }
+      expect(await store.count()).toBe(total);
+      const seen: bigint[] = [];
+      let pages = 0;
+      for await (const page of store.list({ includeVectors: false, limit: 0, pageSize: 5_000 })) {
+        pages++;
+        expect(page.length).toBeLessThanOrEqual(5_000);
+        for (const r of page) seen.push(r.id);
+      }
+      expect(pages).toBeGreaterThanOrEqual(4);
+      expect(seen).toHaveLength(total);
+      expect(new Set(seen).size).toBe(total);
+      expect(seen[0]).toBe(-100n);
+      expect(seen.every((id, i) => i === 0 || id > seen[i - 1]!)).toBe(true);
+
+      const limited: bigint[] = [];
+      for await (const page of store.list({ includeVectors: true, limit: 17, pageSize: 5 })) {
+        for (const r of page) {
+          expect(r.vector).toHaveLength(512);
+          limited.push(r.id);
+        }
+      }
+      expect(limited).toEqual(seen.slice(0, 17));
+    } finally {
+      await store.close();
+    }
+  });
+});
