@@ -3,9 +3,10 @@
  * (started by svgvec's own launcher), and a Milvus 2.3 standalone from the
  * `milvus` pip package (an embedded standalone server with its own etcd).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { MilvusLite, freePort, probeMilvus } from "../../src/store/milvus-lite.js";
@@ -35,6 +36,10 @@ export async function startStandalone(): Promise<TestMilvus> {
   if (!existsSync(server)) {
     throw new Error(`${server} is missing: install the test requirements (\`npm run setup:test\`)`);
   }
+  // Its embedded etcd always listens on 2379, so only one such server runs per machine.
+  if ((await probePort(2379)) === true) {
+    throw new Error("port 2379 is taken (another Milvus standalone or etcd?): stop it before running the tests");
+  }
   const dir = await mkdtemp(join(tmpdir(), "svgvec-standalone-"));
   const port = await freePort();
   // Its own process group, so stopping it also stops the milvus and etcd processes it starts.
@@ -53,6 +58,12 @@ export async function startStandalone(): Promise<TestMilvus> {
       await exited;
       clearTimeout(t);
     }
+    // milvus-server starts milvus in a process group of its own: end whatever still runs from its folder.
+    try {
+      execFileSync("pkill", ["-KILL", "-f", dir]);
+    } catch {
+      // nothing left
+    }
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 120_000;
@@ -69,4 +80,15 @@ let counter = 0;
 /** A collection name no other test uses. */
 export function uniqueCollection(prefix: string): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+}
+
+function probePort(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
