@@ -38,7 +38,8 @@ export async function readModelDir(cfg: ModelConfig): Promise<ModelDir> {
   if (missing.length > 0) {
     throw new ModelError(
       `the model directory ${cfg.dir} is missing ${missing.join(", ")}. ` +
-        `Download the model with \`npx svgvec model pull ${DEFAULT_MODEL} --dir ${cfg.dir}\`, ` +
+        `Download it with \`node dist/cli/main.js model pull ${DEFAULT_MODEL} --dir ${cfg.dir}\` ` +
+        `(\`npm run model:pull\` for the default directory), ` +
         `or point SVGVEC_MODEL_DIR at a directory in the Immich export layout.`,
     );
   }

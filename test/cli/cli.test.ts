@@ -33,7 +33,7 @@ describe("svgvec CLI", () => {
       env: { ...process.env, SVGVEC_MODEL_DIR: join(dataDir, "no-model"), SVGVEC_DATA_DIR: dataDir },
     }).catch((e: unknown) => e as { code: number; stderr: string });
     expect(err).toMatchObject({ code: 1 });
-    expect((err as { stderr: string }).stderr).toMatch(/missing config\.json.*svgvec model pull immich-app\/ViT-B-32__laion2b-s34b-b79k/);
+    expect((err as { stderr: string }).stderr).toMatch(/missing config\.json.*model pull immich-app\/ViT-B-32__laion2b-s34b-b79k/);
   });
 
   it("rejects invalid configuration before starting anything", async () => {

@@ -51,10 +51,10 @@ describe("embedded Milvus Lite", () => {
   });
 
   it("says what to install when Milvus Lite cannot be found", async () => {
-    const err = await startTestApp({
+    const started = startTestApp({
       milvusAddress: "",
       env: { SVGVEC_DATA_DIR: dataDir, SVGVEC_PYTHON: "/nonexistent/python3" },
-    }).catch((e: unknown) => e as Error);
-    expect(err?.message).toMatch(/cannot find Milvus Lite through \/nonexistent\/python3.*npm run setup:python/);
+    });
+    await expect(started).rejects.toThrow(/cannot find Milvus Lite through \/nonexistent\/python3.*npm run setup:python/);
   });
 });

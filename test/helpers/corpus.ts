@@ -92,6 +92,9 @@ async function route(url: URL, req: http.IncomingMessage, res: http.ServerRespon
       res.writeHead(302, { location: left > 1 ? `/redirect/${left - 1}/${target.join("/")}` : `/${target.join("/")}` });
       return void res.end();
     }
+    case "location": // /location?to=URL: one redirect to any URL
+      res.writeHead(302, { location: url.searchParams.get("to") ?? "/" });
+      return void res.end();
     case "status":
       res.writeHead(Number(name));
       return void res.end("no");

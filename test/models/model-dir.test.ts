@@ -23,7 +23,7 @@ describe("readModelDir", () => {
     const err = await readModelDir(cfg("/nonexistent/ViT-B-32__laion2b-s34b-b79k")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelError);
     expect((err as Error).message).toMatch(/missing config\.json, visual\/model\.onnx/);
-    expect((err as Error).message).toMatch(/svgvec model pull immich-app\/ViT-B-32__laion2b-s34b-b79k/);
+    expect((err as Error).message).toMatch(/model pull immich-app\/ViT-B-32__laion2b-s34b-b79k/);
   });
 
   it("names a single missing file", async () => {

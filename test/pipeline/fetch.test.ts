@@ -47,10 +47,10 @@ describe("fetchSvg", () => {
     expect(err?.message).toMatch(/redirected more than 3 times/);
   });
 
-  it("checks every redirect target against the address policy", async () => {
-    // A public-looking first hop is not needed: the check runs per hop, so a refused target stops the chain.
-    const err = await failure(`${corpus.base}/redirect/1/openmoji/1F436.svg`, { ...allow, allowPrivateAddresses: false });
+  it("checks every redirect target, not only the first URL", async () => {
+    const err = await failure(`${corpus.base}/location?to=${encodeURIComponent("file:///etc/passwd")}`);
     expect(err?.refused).toBe(true);
+    expect(err?.message).toMatch(/file: URLs are not allowed/);
   });
 
   it("reports HTTP errors", async () => {
