@@ -5,14 +5,14 @@
  * leave it dynamic (many images per run). Outputs are L2-normalised again here,
  * so a model that forgets to normalise still gives cosine similarities.
  */
-import * as ort from "onnxruntime-node";
 import { ModelError } from "../errors.js";
 import type { ModelDir } from "../models/model-dir.js";
+import { OrtWorkerSession } from "./ort-session.js";
 import type { PreprocessConfig } from "./preprocess.js";
 import { ClipTokenizer } from "./tokenizer.js";
 
 /** Largest batch sent to a model with a dynamic batch axis. */
-const MAX_DYNAMIC_BATCH = 32;
+export const MAX_DYNAMIC_BATCH = 32;
 
 export interface ClipModelInfo {
   name: string;
@@ -21,6 +21,8 @@ export interface ClipModelInfo {
   embedDim: number;
   /** Images per run the visual model accepts; undefined when its batch axis is dynamic. */
   visualBatch: number | undefined;
+  /** Texts per run the text model accepts; undefined when its batch axis is dynamic. */
+  textBatch: number | undefined;
   /** Whether the text model accepts sequences shorter than the context. */
   textDynamicLength: boolean;
   preprocess: PreprocessConfig;
@@ -28,7 +30,7 @@ export interface ClipModelInfo {
 
 interface SessionIo {
   input: string;
-  inputType: ort.Tensor.Type;
+  inputType: "float32" | "int32" | "int64";
   output: string;
   /** Fixed batch size, or undefined when the axis is symbolic. */
   batch: number | undefined;
@@ -36,10 +38,14 @@ interface SessionIo {
   length: number | undefined;
 }
 
+/**
+ * Each encoder runs in a worker thread of its own (ort-worker.ts), so a long
+ * image batch never delays a text query, and neither blocks the main thread.
+ */
 export class ClipModel {
   private constructor(
-    private readonly visual: ort.InferenceSession,
-    private readonly textual: ort.InferenceSession,
+    private readonly visual: OrtWorkerSession,
+    private readonly textual: OrtWorkerSession,
     private readonly visualIo: SessionIo,
     private readonly textualIo: SessionIo,
     readonly tokenizer: ClipTokenizer,
@@ -47,93 +53,99 @@ export class ClipModel {
   ) {}
 
   static async load(dir: ModelDir, intraOpThreads: number): Promise<ClipModel> {
-    const options: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: "all",
-      executionMode: "sequential",
-      interOpNumThreads: 1,
-      ...(intraOpThreads > 0 ? { intraOpNumThreads: intraOpThreads } : {}),
-    };
-    const visual = await createSession(dir.visualPath, options);
-    const textual = await createSession(dir.textualPath, options);
-    const visualIo = describeIo(visual, dir.visualPath, ["float32"]);
-    const textualIo = describeIo(textual, dir.textualPath, ["int32", "int64"]);
-    const tokenizer = await ClipTokenizer.fromModelDir(dir.dir, dir.contextLength);
-    return new ClipModel(visual, textual, visualIo, textualIo, tokenizer, {
-      name: dir.name,
-      pretrained: dir.pretrained,
-      dir: dir.dir,
-      embedDim: dir.embedDim,
-      visualBatch: visualIo.batch,
-      textDynamicLength: textualIo.length === undefined,
-      preprocess: dir.preprocess,
-    });
+    const [visual, textual] = await Promise.all([
+      OrtWorkerSession.create(dir.visualPath, intraOpThreads),
+      OrtWorkerSession.create(dir.textualPath, intraOpThreads),
+    ]);
+    try {
+      const visualIo = describeIo(visual, ["float32"]);
+      const textualIo = describeIo(textual, ["int32", "int64"]);
+      const tokenizer = await ClipTokenizer.fromModelDir(dir.dir, dir.contextLength);
+      return new ClipModel(visual, textual, visualIo, textualIo, tokenizer, {
+        name: dir.name,
+        pretrained: dir.pretrained,
+        dir: dir.dir,
+        embedDim: dir.embedDim,
+        visualBatch: visualIo.batch,
+        textBatch: textualIo.batch,
+        textDynamicLength: textualIo.length === undefined,
+        preprocess: dir.preprocess,
+      });
+    } catch (e) {
+      await Promise.all([visual.release(), textual.release()]);
+      throw e;
+    }
   }
 
-  /** Embeds preprocessed images (each 3 x size x size floats), in order. */
+  /** Embeds preprocessed images (each 3 x size x size floats), in order, in one trip to the worker. */
   async embedImages(images: readonly Float32Array[]): Promise<Float32Array[]> {
-    const per = this.visualIo.batch ?? MAX_DYNAMIC_BATCH;
+    if (images.length === 0) return [];
     const { size } = this.info.preprocess;
     const chw = 3 * size * size;
-    const out: Float32Array[] = [];
-    for (let start = 0; start < images.length; start += per) {
-      const chunk = images.slice(start, start + per);
-      const data = new Float32Array(chunk.length * chw);
-      chunk.forEach((img, i) => data.set(img, i * chw));
-      const feeds = { [this.visualIo.input]: new ort.Tensor("float32", data, [chunk.length, 3, size, size]) };
-      const result = await this.visual.run(feeds);
-      out.push(...rows(result[this.visualIo.output], chunk.length, this.info.embedDim));
-    }
-    return out;
+    const data = new Float32Array(images.length * chw);
+    images.forEach((img, i) => data.set(img, i * chw));
+    const out = await this.visual.run({
+      input: this.visualIo.input,
+      output: this.visualIo.output,
+      type: "float32",
+      data,
+      dims: [images.length, 3, size, size],
+      chunk: this.visualIo.batch ?? MAX_DYNAMIC_BATCH,
+    });
+    return rows(out.data, images.length, this.info.embedDim);
   }
 
   /** Embeds a text query. */
   async embedText(text: string): Promise<Float32Array> {
-    const ids = this.textualIo.length === undefined ? Int32Array.from(this.tokenizer.ids(text)) : this.tokenizer.encode(text);
-    const tensor =
-      this.textualIo.inputType === "int64"
-        ? new ort.Tensor("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length])
-        : new ort.Tensor("int32", ids, [1, ids.length]);
-    const result = await this.textual.run({ [this.textualIo.input]: tensor });
-    const [row] = rows(result[this.textualIo.output], 1, this.info.embedDim);
+    const [row] = await this.embedTexts([text]);
     return row!;
   }
 
+  /** Embeds texts in one run; a dynamic-length model gets them padded to the longest, not to 77. */
+  async embedTexts(texts: readonly string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const ids = texts.map((t) => this.tokenizer.ids(t));
+    const length = this.textualIo.length ?? Math.max(...ids.map((r) => r.length));
+    const flat = new Int32Array(texts.length * length).fill(this.tokenizer.padId);
+    ids.forEach((r, i) => flat.set(r.slice(0, length), i * length));
+    const data = this.textualIo.inputType === "int64" ? BigInt64Array.from(flat, (v) => BigInt(v)) : flat;
+    const out = await this.textual.run({
+      input: this.textualIo.input,
+      output: this.textualIo.output,
+      type: this.textualIo.inputType,
+      data,
+      dims: [texts.length, length],
+      chunk: this.textualIo.batch ?? MAX_DYNAMIC_BATCH,
+    });
+    return rows(out.data, texts.length, this.info.embedDim);
+  }
+
   async release(): Promise<void> {
-    await this.visual.release();
-    await this.textual.release();
+    await Promise.all([this.visual.release(), this.textual.release()]);
   }
 }
 
-async function createSession(path: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(path, options);
-  } catch (e) {
-    throw new ModelError(`onnxruntime cannot load ${path}: ${(e as Error).message}`);
+function describeIo(session: OrtWorkerSession, inputTypes: SessionIo["inputType"][]): SessionIo {
+  const { inputs, outputs } = session.metadata;
+  const input = inputs[0];
+  const output = outputs.find((o) => o === "embedding") ?? outputs[0];
+  if (inputs.length !== 1 || input === undefined || output === undefined) {
+    throw new ModelError(`${session.path} must have one tensor input and an "embedding" output`);
   }
-}
-
-function describeIo(session: ort.InferenceSession, path: string, inputTypes: ort.Tensor.Type[]): SessionIo {
-  const input = session.inputMetadata[0];
-  const output = session.outputMetadata.find((m) => m.name === "embedding") ?? session.outputMetadata[0];
-  if (session.inputMetadata.length !== 1 || input === undefined || !input.isTensor || output === undefined) {
-    throw new ModelError(`${path} must have one tensor input and an "embedding" output`);
-  }
-  if (!inputTypes.includes(input.type)) {
-    throw new ModelError(`${path}: input "${input.name}" is ${input.type}, expected ${inputTypes.join(" or ")}`);
+  if (!(inputTypes as string[]).includes(input.type)) {
+    throw new ModelError(`${session.path}: input "${input.name}" is ${input.type}, expected ${inputTypes.join(" or ")}`);
   }
   const fixed = (d: number | string | undefined) => (typeof d === "number" && d > 0 ? d : undefined);
   return {
     input: input.name,
-    inputType: input.type,
-    output: output.name,
+    inputType: input.type as SessionIo["inputType"],
+    output,
     batch: fixed(input.shape[0]),
     length: input.shape.length === 2 ? fixed(input.shape[1]) : undefined,
   };
 }
 
-function rows(tensor: ort.Tensor | undefined, count: number, dim: number): Float32Array[] {
-  if (tensor === undefined || tensor.type !== "float32") throw new ModelError("the model returned no float32 embedding");
-  const data = tensor.data as Float32Array;
+function rows(data: Float32Array, count: number, dim: number): Float32Array[] {
   if (data.length !== count * dim) {
     throw new ModelError(`the model returned ${data.length} values for ${count} x ${dim}; is config.json's embed_dim right?`);
   }

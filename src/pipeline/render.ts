@@ -4,7 +4,7 @@
  * seed dropped alpha, so transparent icons landed on black and black strokes
  * vanished; a white background keeps them visible).
  */
-import { Resvg, renderAsync, type ResvgRenderOptions } from "@resvg/resvg-js";
+import { renderAsync, type ResvgRenderOptions } from "@resvg/resvg-js";
 import { RenderError, errorMessage } from "../errors.js";
 
 export interface RenderedRgb {
@@ -46,28 +46,23 @@ export async function renderSvg(
 ): Promise<RenderedRgb> {
   if (!looksLikeSvg(bytes)) throw new RenderError(`not an SVG: ${describeNonSvg(bytes)}`);
   const svg = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  let width: number;
-  let height: number;
-  try {
-    const probe = new Resvg(svg, BASE_OPTIONS);
-    width = probe.width;
-    height = probe.height;
-  } catch (e) {
-    throw new RenderError(`the SVG cannot be parsed: ${errorMessage(e)}`);
-  }
-  if (!(width > 0 && height > 0)) throw new RenderError(`the SVG has no drawable size (${width}x${height})`);
   const [r, g, b] = background;
-  let image;
-  try {
-    image = await renderAsync(svg, {
-      ...BASE_OPTIONS,
-      fitTo: width >= height ? { mode: "width", value: size } : { mode: "height", value: size },
-      background: `rgb(${r}, ${g}, ${b})`,
-    });
-  } catch (e) {
-    throw new RenderError(`the SVG cannot be rendered: ${errorMessage(e)}`);
-  }
+  const options = { ...BASE_OPTIONS, background: `rgb(${r}, ${g}, ${b})` };
+  // Parsing and drawing happen on libuv's thread pool (renderAsync), never on the main thread.
+  // Fit the width first; only a portrait image, which then comes out too tall, is drawn again by height.
+  let image = await renderOffThread(svg, { ...options, fitTo: { mode: "width", value: size } });
+  if (image.height > size) image = await renderOffThread(svg, { ...options, fitTo: { mode: "height", value: size } });
+  if (image.width === 0 || image.height === 0) throw new RenderError(`the SVG has no drawable size`);
   return { rgb: letterbox(image.pixels, image.width, image.height, size, background), size };
+}
+
+async function renderOffThread(svg: Buffer, options: ResvgRenderOptions) {
+  try {
+    return await renderAsync(svg, options);
+  } catch (e) {
+    const why = errorMessage(e);
+    throw new RenderError(/parse|xml|svg/i.test(why) ? `the SVG cannot be parsed: ${why}` : `the SVG cannot be rendered: ${why}`);
+  }
 }
 
 /** Centres an opaque RGBA image on a size x size canvas filled with the background. */

@@ -1,0 +1,75 @@
+/**
+ * Natural batching: work submitted while the worker is idle starts at once;
+ * work submitted while it is busy waits and goes out together in the next run.
+ * Light load gets single-item latency, heavy load gets full batches, and no
+ * timer ever holds an item back.
+ */
+export interface BatcherOptions {
+  /** Most items per run. */
+  maxBatch: number;
+  /** Runs in flight at once. */
+  concurrency: number;
+}
+
+interface Pending<I, O> {
+  item: I;
+  resolve: (out: O) => void;
+  reject: (err: unknown) => void;
+}
+
+export class Batcher<I, O> {
+  private readonly queue: Array<Pending<I, O>> = [];
+  private running = 0;
+  private idleWaiters: Array<() => void> = [];
+  /** Items per run so far, for stats and benchmarks. */
+  readonly runSizes: number[] = [];
+
+  constructor(
+    /** Must return one output per input, in order; a throw fails the whole run. */
+    private readonly run: (items: I[]) => Promise<O[]>,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves once nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  get pending(): number {
+    return this.queue.length + this.running;
+  }
+
+  private pump(): void {
+    while (this.running < this.options.concurrency && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.running++;
+      if (this.runSizes.length < 100_000) this.runSizes.push(batch.length);
+      this.run(batch.map((p) => p.item))
+        .then(
+          (outs) => {
+            if (outs.length !== batch.length) throw new Error(`batch run returned ${outs.length} results for ${batch.length} items`);
+            batch.forEach((p, i) => p.resolve(outs[i]!));
+          },
+          (err: unknown) => batch.forEach((p) => p.reject(err)),
+        )
+        .catch((err: unknown) => batch.forEach((p) => p.reject(err)))
+        .finally(() => {
+          this.running--;
+          this.pump();
+          if (this.queue.length === 0 && this.running === 0) {
+            const waiters = this.idleWaiters;
+            this.idleWaiters = [];
+            waiters.forEach((w) => w());
+          }
+        });
+    }
+  }
+}
