@@ -19,12 +19,10 @@ export interface App {
   port: number;
   milvusAddress: string;
   service: ImageService;
+  pipeline: ImagePipeline;
   store: MilvusStore;
   close(graceMs?: number): Promise<void>;
 }
-
-/** Default probes per IVF search: with nlist 1024, 16 lists keep recall high at small cost. */
-export const DEFAULT_NPROBE = 16;
 
 export async function startApp(config: Config, log: Logger): Promise<App> {
   // The model first: a missing model is the likeliest start-up error, and it needs no Milvus to report.
@@ -51,10 +49,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       collection: config.milvus.collection,
       ...(lite ? { deployment: "lite" as const } : {}),
     });
-    const pipeline = new ImagePipeline(model, config.fetch, config.render);
+    const pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize);
     const service = new ImageService(pipeline, model, store, {
-      nprobe: DEFAULT_NPROBE,
+      nprobe: config.searchNprobe,
       streamConcurrency: config.streamConcurrency,
+      textCacheSize: config.textCacheSize,
+      upsertBatch: config.upsertBatch,
     });
     const server = await startGrpcServer(config.listen, service, log);
     log.info("svgvec listening", { address: server.address, milvus: address, collection: config.milvus.collection });
@@ -65,6 +65,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       port: server.port,
       milvusAddress: address,
       service,
+      pipeline,
       store: openStore,
       close: (graceMs = 10_000) =>
         (closing ??= (async () => {

@@ -54,8 +54,16 @@ export interface Config {
   model: ModelConfig;
   fetch: FetchConfig;
   render: RenderConfig;
-  /** Items of one StreamAddImages call processed at once. */
+  /** Items of one StreamAddImages call in flight at once (downloading, rendering, encoding, writing). */
   streamConcurrency: number;
+  /** IVF clusters probed per search unless the request says otherwise. */
+  searchNprobe: number;
+  /** Embeddings remembered by SVG content hash, so the same bytes are embedded once. */
+  embedCacheSize: number;
+  /** Text query embeddings remembered. */
+  textCacheSize: number;
+  /** Most rows per Milvus upsert. */
+  upsertBatch: number;
   /** Hugging Face endpoint for `svgvec model pull`. */
   hubEndpoint: string;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -138,7 +146,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxRedirects: int("SVGVEC_FETCH_MAX_REDIRECTS", 5, 0, 20),
     },
     render: { background: background ?? [255, 255, 255] },
-    streamConcurrency: int("SVGVEC_STREAM_CONCURRENCY", 4, 1, 256),
+    streamConcurrency: int("SVGVEC_STREAM_CONCURRENCY", 32, 1, 1024),
+    searchNprobe: int("SVGVEC_SEARCH_NPROBE", 16, 1, 65536),
+    embedCacheSize: int("SVGVEC_EMBED_CACHE_SIZE", 10_000, 0, 1_000_000),
+    textCacheSize: int("SVGVEC_TEXT_CACHE_SIZE", 1024, 0, 1_000_000),
+    upsertBatch: int("SVGVEC_UPSERT_BATCH", 512, 1, 16_384),
     hubEndpoint: str("SVGVEC_HF_ENDPOINT", "https://huggingface.co").replace(/\/+$/, ""),
     logLevel: logLevel as Config["logLevel"],
   };

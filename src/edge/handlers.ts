@@ -32,10 +32,10 @@ import {
 } from "../gen/svgvec/v1/svgvec_pb.js";
 import { SvgVecError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ImageService, StreamItem } from "../service/image-service.js";
+import type { AddOutcome as ServiceOutcome, ImageService, StreamItem } from "../service/image-service.js";
 import type { Deployment, ImageRecord } from "../store/milvus-store.js";
 import { codeName, statusCode, statusMessage, toServiceError } from "./status.js";
-import { requireId, requireK, requireLimit, requirePageSize, requireText, requireUrl } from "./validate.js";
+import { requireId, requireK, requireLimit, requireNprobe, requirePageSize, requireText, requireUrl } from "./validate.js";
 
 export interface SvgVecHandlers extends grpc.UntypedServiceImplementation {
   AddImage: grpc.handleUnaryCall<AddImageRequest, AddImageResponse>;
@@ -45,6 +45,12 @@ export interface SvgVecHandlers extends grpc.UntypedServiceImplementation {
   Stats: grpc.handleUnaryCall<StatsRequest, StatsResponse>;
   Remove: grpc.handleUnaryCall<RemoveRequest, RemoveResponse>;
 }
+
+const OUTCOMES: Record<ServiceOutcome, AddOutcome> = {
+  added: AddOutcome.ADDED,
+  replaced: AddOutcome.REPLACED,
+  unchanged: AddOutcome.UNCHANGED,
+};
 
 const DEPLOYMENTS: Record<Deployment, MilvusDeployment> = {
   lite: MilvusDeployment.LITE,
@@ -73,7 +79,7 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
       const { record, outcome } = await service.add(id, url, { includeVector: req.includeVector, signal });
       return create(AddImageResponseSchema, {
         image: toImage(record),
-        outcome: outcome === "added" ? AddOutcome.ADDED : AddOutcome.REPLACED,
+        outcome: OUTCOMES[outcome],
       });
     }),
 
@@ -88,6 +94,7 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
               received: BigInt(summary.received),
               added: BigInt(summary.added),
               replaced: BigInt(summary.replaced),
+              unchanged: BigInt(summary.unchanged),
               failed: BigInt(summary.failures.length),
               failures: summary.failures.map((f) =>
                 create(ItemFailureSchema, {
@@ -129,7 +136,7 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
     Search: unary("Search", async (req: SearchRequest) => {
       const text = requireText(req.text);
       const k = requireK(req.k);
-      const hits = await service.search(text, k);
+      const hits = await service.search(text, k, requireNprobe(req.nprobe));
       return create(SearchResponseSchema, {
         hits: hits.map((h) => create(SearchHitSchema, { id: h.id, url: h.url, similarity: h.similarity })),
       });

@@ -61,3 +61,13 @@ export function requireLimit(limit: bigint, field = "limit"): number {
 function clip(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
+
+export const MAX_NPROBE = 65_536;
+
+export function requireNprobe(nprobe: number | undefined, field = "nprobe"): number | undefined {
+  if (nprobe === undefined) return undefined;
+  if (nprobe < 1 || nprobe > MAX_NPROBE) {
+    throw new InvalidArgumentError(field, `is ${nprobe}; send 1 to ${MAX_NPROBE} (clusters probed), or leave it out for the server default`);
+  }
+  return nprobe;
+}

@@ -163,20 +163,20 @@ export class MilvusStore {
     return { type, metricType, params };
   }
 
-  /** added_at of the ids that exist. */
-  async addedAt(ids: readonly bigint[]): Promise<Map<bigint, string>> {
-    const out = new Map<bigint, string>();
+  /** added_at and url of the ids that exist. */
+  async existing(ids: readonly bigint[]): Promise<Map<bigint, { addedAt: string; url: string }>> {
+    const out = new Map<bigint, { addedAt: string; url: string }>();
     if (ids.length === 0) return out;
     const res = await this.call("query", () =>
       this.client.query({
         collection_name: this.opts.collection,
         filter: `id in [${ids.join(",")}]`,
-        output_fields: ["id", "added_at"],
+        output_fields: ["id", "url", "added_at"],
         consistency_level: STRONG,
       }),
     );
     ok(res.status, "query");
-    for (const row of res.data) out.set(BigInt(String(row.id)), String(row.added_at));
+    for (const row of res.data) out.set(BigInt(String(row.id)), { addedAt: String(row.added_at), url: String(row.url) });
     return out;
   }
 
@@ -211,7 +211,7 @@ export class MilvusStore {
   /** Deletes id; true when it existed. */
   async remove(id: bigint): Promise<boolean> {
     // Milvus's delete count includes ids that never existed, so ask first.
-    const existed = (await this.addedAt([id])).size > 0;
+    const existed = (await this.existing([id])).size > 0;
     if (!existed) return false;
     const res = await this.call("delete", () =>
       this.client.delete({ collection_name: this.opts.collection, filter: `id in [${id}]` }),

@@ -118,8 +118,8 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
       expect(got?.url).toBe("https://example.com/b.svg");
       expect(got?.updatedAt).toBe("2026-02-02T00:00:00.000Z");
       expect(got?.vector?.[0]).toBeCloseTo(unitVector(99)[0]!, 5);
-      expect((await store.addedAt([10n, 11n])).get(10n)).toBe("2026-01-01T00:00:00.000Z");
-      expect((await store.addedAt([10n, 11n])).has(11n)).toBe(false);
+      expect((await store.existing([10n, 11n])).get(10n)).toEqual({ addedAt: "2026-01-01T00:00:00.000Z", url: "https://example.com/b.svg" });
+      expect((await store.existing([10n, 11n])).has(11n)).toBe(false);
     });
 
     it("keeps int64 ids exactly, beyond 2^53 and below zero", async () => {
