@@ -1,0 +1,97 @@
+/**
+ * The import pipeline's economies, observed through a real server: work done
+ * once, writes and encoder runs batched, text queries cached and batched.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { AddOutcome } from "../../src/gen/svgvec/v1/svgvec_pb.js";
+import { type Corpus, startCorpus } from "../helpers/corpus.js";
+import { type TestApp, startTestApp } from "../helpers/app.js";
+import { TINY_DYNAMIC_MODEL_DIR } from "../helpers/models.js";
+
+describe("import and search economies", () => {
+  let corpus: Corpus;
+  let t: TestApp;
+  beforeAll(async () => {
+    corpus = await startCorpus();
+    // The dynamic-batch model, so encoder batching can show.
+    t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_MODEL_DIR: TINY_DYNAMIC_MODEL_DIR } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await corpus.close();
+  });
+
+  it("reports UNCHANGED for the same id, url and content, and neither re-embeds nor rewrites it", async () => {
+    const first = await t.client.addImage({ id: 1n, url: corpus.openmoji("1F436") });
+    const encoded = t.app.pipeline.times.encoded;
+    const writes = t.app.service.storeTimes.writes;
+    await new Promise((r) => setTimeout(r, 10));
+    const again = await t.client.addImage({ id: 1n, url: corpus.openmoji("1F436"), includeVector: true });
+    expect(again.outcome).toBe(AddOutcome.UNCHANGED);
+    expect(again.image?.updatedAt).toBe(first.image?.updatedAt);
+    expect(again.image?.vector).toHaveLength(512);
+    expect(t.app.pipeline.times.encoded).toBe(encoded);
+    expect(t.app.service.storeTimes.writes).toBe(writes);
+    const summary = await t.client.streamAddImages([{ id: 1n, url: corpus.openmoji("1F436") }]);
+    expect([summary.unchanged, summary.added, summary.replaced]).toEqual([1n, 0n, 0n]);
+    // Another url for the id is a replacement again.
+    expect((await t.client.addImage({ id: 1n, url: corpus.openmoji("2764") })).outcome).toBe(AddOutcome.REPLACED);
+  });
+
+  it("embeds the same SVG bytes once, whatever ids and urls they come under", async () => {
+    const encoded = t.app.pipeline.times.encoded;
+    const summary = await t.client.streamAddImages([
+      { id: 10n, url: corpus.openmoji("1F680") },
+      { id: 11n, url: corpus.openmoji("1F680") },
+      { id: 12n, url: `${corpus.base}/redirect/1/openmoji/1F680.svg` },
+      { id: 13n, url: `${corpus.base}/svgz/wide-red.svgz` },
+      { id: 14n, url: corpus.fixture("wide-red.svg") },
+    ]);
+    expect(summary.added).toBe(5n);
+    expect(t.app.pipeline.times.encoded - encoded).toBe(2);
+    const vectors = new Map<bigint, number[]>();
+    for await (const page of t.client.listImages({ includeVectors: true })) for (const i of page.images) vectors.set(i.id, i.vector);
+    expect(vectors.get(11n)).toEqual(vectors.get(10n));
+    expect(vectors.get(14n)).toEqual(vectors.get(13n));
+  });
+
+  it("writes a stream to Milvus in batches and runs the encoder on batches", async () => {
+    const writes = t.app.service.storeTimes.writes;
+    const runs = t.app.pipeline.encoderBatchSizes.length;
+    const hexes = ["1F600", "1F601", "1F602", "1F603", "1F604", "1F605", "1F606", "1F607", "1F608", "1F609",
+      "1F60A", "1F60B", "1F60C", "1F60D", "1F60E", "1F60F", "1F610", "1F611", "1F612", "1F613"];
+    const summary = await t.client.streamAddImages(hexes.map((h, i) => ({ id: BigInt(100 + i), url: corpus.openmoji(h) })));
+    expect(summary.added).toBe(20n);
+    expect(t.app.service.storeTimes.writes - writes).toBeLessThan(20);
+    const newRuns = t.app.pipeline.encoderBatchSizes.slice(runs);
+    expect(newRuns.reduce((a, b) => a + b, 0)).toBe(20);
+    expect(newRuns.length).toBeLessThan(20);
+  });
+
+  it("caches text embeddings and batches concurrent queries into shared encoder runs", async () => {
+    const before = t.app.service.textEncoderRuns.length;
+    const first = await t.client.search({ text: "a rocket", k: 3 });
+    const second = await t.client.search({ text: "a rocket", k: 3 });
+    expect(second.hits.map((h) => h.id)).toEqual(first.hits.map((h) => h.id));
+    expect(t.app.service.textEncoderRuns.length - before).toBe(1);
+
+    const texts = Array.from({ length: 16 }, (_, i) => `query number ${i}`);
+    const start = t.app.service.textEncoderRuns.length;
+    await Promise.all(texts.map((text) => t.client.search({ text, k: 2 })));
+    const runs = t.app.service.textEncoderRuns.slice(start);
+    expect(runs.reduce((a, b) => a + b, 0)).toBe(16);
+    expect(runs.length).toBeLessThan(16);
+  });
+
+  it("takes nprobe per request, within 1 to 65,536", async () => {
+    expect((await t.client.search({ text: "rocket", k: 2, nprobe: 1 })).hits).toHaveLength(2);
+    expect((await t.client.search({ text: "rocket", k: 2, nprobe: 65536 })).hits).toHaveLength(2);
+    const err = await t.client.search({ text: "rocket", nprobe: 0 }).then(
+      () => undefined,
+      (e: unknown) => e as grpc.ServiceError,
+    );
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).toMatch(/nprobe: is 0; send 1 to 65536/);
+  });
+});
