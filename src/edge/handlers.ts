@@ -2,6 +2,7 @@
  * The svgvec.v1 RPCs: decode and validate the request, call the image service,
  * encode the answer. Errors leave through toServiceError, nowhere else.
  */
+import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import {
@@ -85,6 +86,8 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
 
     StreamAddImages: (call, callback) => {
       const abort = new AbortController();
+      // Every item in flight listens for the stream's cancellation.
+      setMaxListeners(0, abort.signal);
       call.on("cancelled", () => abort.abort(new Error("the client cancelled the stream")));
       service.addStream(streamItems(call), abort.signal).then(
         (summary) =>

@@ -1,0 +1,170 @@
+/**
+ * Search benchmark: the service under load from ghz, next to its two parts
+ * measured bare in the same run: the text encoder (full-size ViT-B/32 text
+ * tower, random weights) and a Milvus search of the same collection.
+ *
+ * Every ghz request has its own text ("icon N"), so the query cache never answers.
+ *
+ * Usage: npx tsx bench/search.ts [--milvus lite|standalone] [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400]
+ * Needs ghz (go install github.com/bojand/ghz/cmd/ghz@v0.120.0).
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs, promisify } from "node:util";
+import { startApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { createLogger } from "../src/log.js";
+import { REPO_ROOT, generateModel } from "../src/models/generate.js";
+import { readModelDir } from "../src/models/model-dir.js";
+import { ClipModel } from "../src/pipeline/clip.js";
+import { MilvusLite } from "../src/store/milvus-lite.js";
+import { MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
+import { startStandalone } from "../test/helpers/milvus.js";
+import { python } from "../test/helpers/models.js";
+
+const execFileAsync = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    milvus: { type: "string", default: "lite" },
+    sizes: { type: "string", default: "10000,100000" },
+    concurrency: { type: "string", default: "1,4,16" },
+    requests: { type: "string", default: "400" },
+    model: { type: "string", default: join(REPO_ROOT, ".cache/models/ViT-B-32__random-dynamic") },
+  },
+});
+const SIZES = values.sizes!.split(",").map(Number);
+const CONCURRENCY = values.concurrency!.split(",").map(Number);
+const REQUESTS = Number(values.requests);
+const MODEL_DIR = values.model!;
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+function randomUnit(dim = 512): number[] {
+  const v = Array.from({ length: dim }, () => Math.random() - 0.5);
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function ghzPath(): string {
+  const p = join(process.env.GOPATH ?? join(homedir(), "go"), "bin", "ghz");
+  if (!existsSync(p)) throw new Error(`ghz not found at ${p}: go install github.com/bojand/ghz/cmd/ghz@v0.120.0`);
+  return p;
+}
+
+interface GhzReport {
+  rps: number;
+  latencyDistribution: Array<{ percentage: number; latency: number }>;
+  statusCodeDistribution: Record<string, number>;
+}
+
+async function ghz(address: string, concurrency: number): Promise<{ p50: number; p95: number; p99: number; qps: number; errors: number }> {
+  const { stdout } = await execFileAsync(
+    ghzPath(),
+    [
+      "--insecure",
+      "--call", "svgvec.v1.SvgVecService/Search",
+      "-d", '{"text": "icon {{.RequestNumber}}", "k": 10}',
+      "-n", String(REQUESTS),
+      "-c", String(concurrency),
+      "--timeout", "30s",
+      "-O", "json",
+      address,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const r = JSON.parse(stdout) as GhzReport;
+  const at = (p: number) => (r.latencyDistribution.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
+  const errors = Object.entries(r.statusCodeDistribution).filter(([k]) => k !== "OK").reduce((a, [, n]) => a + n, 0);
+  return { p50: at(50), p95: at(95), p99: at(99), qps: r.rps, errors };
+}
+
+async function main(): Promise<void> {
+  await generateModel({ preset: "vit-b-32", batch: "dynamic", out: MODEL_DIR, python: python() });
+  const dataDir = await mkdtemp(join(tmpdir(), "svgvec-bench-"));
+  const milvus =
+    values.milvus === "standalone"
+      ? await startStandalone()
+      : await MilvusLite.start({ dataDir, port: 0, binary: "", python: python() }).then((l) => ({ address: l.address, stop: () => l.stop() }));
+  const lines: string[] = [];
+  try {
+    // Bare text encoder: one query at a time, each text new.
+    const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "", intraOpThreads: 0 }), 0);
+    await model.embedText("warm up");
+    const enc: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await model.embedText(`icon ${i}`);
+      enc.push(performance.now() - t0);
+    }
+    await model.release();
+    const encP50 = pct(enc, 50);
+
+    for (const size of SIZES) {
+      const collection = `search_${size}_${Date.now()}`;
+      const store = await MilvusStore.open({ address: milvus.address, token: "", collection });
+      const now = new Date().toISOString();
+      for (let start = 0; start < size; start += 5000) {
+        const rows: ImageRow[] = [];
+        for (let i = start; i < Math.min(size, start + 5000); i++) {
+          rows.push({ id: BigInt(i), url: `https://example.com/${i}.svg`, vector: randomUnit(), addedAt: now, updatedAt: now });
+        }
+        await store.upsert(rows);
+      }
+      // Seal the segments so a full Milvus builds the IVF index over them.
+      await store.flush();
+      const bare: number[] = [];
+      for (let i = 0; i < 20; i++) await store.search(randomUnit(), 10, 16);
+      for (let i = 0; i < 200; i++) {
+        const v = randomUnit();
+        const t0 = performance.now();
+        await store.search(v, 10, 16);
+        bare.push(performance.now() - t0);
+      }
+      const info = await store.info();
+      await store.close();
+      const milvusP50 = pct(bare, 50);
+
+      const config = loadConfig({
+        ...process.env,
+        SVGVEC_LISTEN: "127.0.0.1:0",
+        SVGVEC_MILVUS_ADDRESS: milvus.address,
+        SVGVEC_COLLECTION: collection,
+        SVGVEC_MODEL_DIR: MODEL_DIR,
+        SVGVEC_LOG_LEVEL: "error",
+      });
+      const app = await startApp(config, createLogger("error"));
+      try {
+        await ghz(app.address, 1); // warm-up
+        lines.push(`\n${size.toLocaleString("en")} vectors, ${values.milvus} Milvus (${info.indexType}, nprobe 16), ${new Date().toISOString()}`);
+        lines.push(`bare text encoder p50 ${encP50.toFixed(1)} ms, bare Milvus search p50 ${milvusP50.toFixed(1)} ms (p99 ${pct(bare, 99).toFixed(1)} ms), sum ${(encP50 + milvusP50).toFixed(1)} ms\n`);
+        lines.push("| concurrency | requests | p50 ms | p95 ms | p99 ms | QPS | errors | p50 / (encoder + Milvus) | p99 / p50 |");
+        lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (const c of CONCURRENCY) {
+          const r = await ghz(app.address, c);
+          lines.push(
+            `| ${c} | ${REQUESTS} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.qps.toFixed(1)} | ${r.errors} | ` +
+              `${(r.p50 / (encP50 + milvusP50)).toFixed(2)} | ${(r.p99 / r.p50).toFixed(2)} |`,
+          );
+        }
+      } finally {
+        await app.close();
+      }
+      console.log(lines.join("\n"));
+      lines.length = 0;
+    }
+  } finally {
+    await milvus.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
