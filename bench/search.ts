@@ -3,9 +3,10 @@
  * measured bare in the same run: the text encoder (full-size ViT-B/32 text
  * tower, random weights) and a Milvus search of the same collection.
  *
- * Every ghz request has its own text ("icon N"), so the query cache never answers.
+ * Every ghz request has its own text, never sent before, so the query cache never answers.
  *
- * Usage: npx tsx bench/search.ts [--milvus lite|standalone] [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400]
+ * Usage: npx tsx bench/search.ts [--milvus lite|standalone] [--consistency strong|bounded]
+ *        [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400]
  * Needs ghz (go install github.com/bojand/ghz/cmd/ghz@v0.120.0).
  */
 import { execFile } from "node:child_process";
@@ -33,8 +34,10 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "1,4,16" },
     requests: { type: "string", default: "400" },
     model: { type: "string", default: join(REPO_ROOT, ".cache/models/ViT-B-32__random-dynamic") },
+    consistency: { type: "string", default: "strong" },
   },
 });
+const CONSISTENCY = values.consistency === "bounded" ? "bounded" : "strong";
 const SIZES = values.sizes!.split(",").map(Number);
 const CONCURRENCY = values.concurrency!.split(",").map(Number);
 const REQUESTS = Number(values.requests);
@@ -60,13 +63,16 @@ interface GhzReport {
   statusCodeDistribution: Record<string, number>;
 }
 
+let ghzCalls = 0;
+
 async function ghz(address: string, concurrency: number): Promise<{ p50: number; p95: number; p99: number; qps: number; errors: number }> {
   const { stdout } = await execFileAsync(
     ghzPath(),
     [
       "--insecure",
       "--call", "svgvec.v1.SvgVecService/Search",
-      "-d", '{"text": "icon {{.RequestNumber}}", "k": 10}',
+      // Texts unique to this call too, so neither the warm-up nor an earlier level fills the query cache.
+      "-d", `{"text": "icon {{.RequestNumber}} of load ${ghzCalls++} at ${Date.now()}", "k": 10}`,
       "-n", String(REQUESTS),
       "-c", String(concurrency),
       "--timeout", "30s",
@@ -116,11 +122,11 @@ async function main(): Promise<void> {
       // Seal the segments so a full Milvus builds the IVF index over them.
       await store.flush();
       const bare: number[] = [];
-      for (let i = 0; i < 20; i++) await store.search(randomUnit(), 10, 16);
+      for (let i = 0; i < 20; i++) await store.search(randomUnit(), 10, 16, CONSISTENCY);
       for (let i = 0; i < 200; i++) {
         const v = randomUnit();
         const t0 = performance.now();
-        await store.search(v, 10, 16);
+        await store.search(v, 10, 16, CONSISTENCY);
         bare.push(performance.now() - t0);
       }
       const info = await store.info();
@@ -134,11 +140,12 @@ async function main(): Promise<void> {
         SVGVEC_COLLECTION: collection,
         SVGVEC_MODEL_DIR: MODEL_DIR,
         SVGVEC_LOG_LEVEL: "error",
+        SVGVEC_SEARCH_CONSISTENCY: CONSISTENCY,
       });
       const app = await startApp(config, createLogger("error"));
       try {
         await ghz(app.address, 1); // warm-up
-        lines.push(`\n${size.toLocaleString("en")} vectors, ${values.milvus} Milvus (${info.indexType}, nprobe 16), ${new Date().toISOString()}`);
+        lines.push(`\n${size.toLocaleString("en")} vectors, ${values.milvus} Milvus (${info.indexType}, nprobe 16, ${CONSISTENCY} consistency), ${new Date().toISOString()}`);
         lines.push(`bare text encoder p50 ${encP50.toFixed(1)} ms, bare Milvus search p50 ${milvusP50.toFixed(1)} ms (p99 ${pct(bare, 99).toFixed(1)} ms), sum ${(encP50 + milvusP50).toFixed(1)} ms\n`);
         lines.push("| concurrency | requests | p50 ms | p95 ms | p99 ms | QPS | errors | p50 / (encoder + Milvus) | p99 / p50 |");
         lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");

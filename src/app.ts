@@ -52,6 +52,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     const pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize);
     const service = new ImageService(pipeline, model, store, {
       nprobe: config.searchNprobe,
+      searchConsistency: config.searchConsistency,
       streamConcurrency: config.streamConcurrency,
       textCacheSize: config.textCacheSize,
       upsertBatch: config.upsertBatch,

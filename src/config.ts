@@ -58,6 +58,12 @@ export interface Config {
   streamConcurrency: number;
   /** IVF clusters probed per search unless the request says otherwise. */
   searchNprobe: number;
+  /**
+   * Milvus consistency for Search: "strong" finds every acknowledged write at once but waits for
+   * Milvus's time tick (about 200 ms on a full Milvus); "bounded" answers at once and may miss
+   * writes of the last few seconds.
+   */
+  searchConsistency: "strong" | "bounded";
   /** Embeddings remembered by SVG content hash, so the same bytes are embedded once. */
   embedCacheSize: number;
   /** Text query embeddings remembered. */
@@ -122,6 +128,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`SVGVEC_LOG_LEVEL=${logLevel} must be one of debug, info, warn, error`);
   }
 
+  const searchConsistency = str("SVGVEC_SEARCH_CONSISTENCY", "strong");
+  if (!["strong", "bounded"].includes(searchConsistency)) {
+    problems.push(`SVGVEC_SEARCH_CONSISTENCY=${searchConsistency} must be strong or bounded`);
+  }
+
   const config: Config = {
     listen,
     milvus: {
@@ -148,6 +159,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     render: { background: background ?? [255, 255, 255] },
     streamConcurrency: int("SVGVEC_STREAM_CONCURRENCY", 32, 1, 1024),
     searchNprobe: int("SVGVEC_SEARCH_NPROBE", 16, 1, 65536),
+    searchConsistency: searchConsistency as Config["searchConsistency"],
     embedCacheSize: int("SVGVEC_EMBED_CACHE_SIZE", 10_000, 0, 1_000_000),
     textCacheSize: int("SVGVEC_TEXT_CACHE_SIZE", 1024, 0, 1_000_000),
     upsertBatch: int("SVGVEC_UPSERT_BATCH", 512, 1, 16_384),

@@ -12,6 +12,7 @@ describe("loadConfig", () => {
     expect(c.model.dir).toBe("/srv/svgvec/models/ViT-B-32__laion2b-s34b-b79k");
     expect(c.fetch).toEqual({ allowPrivateAddresses: false, maxBytes: 5 * 1024 * 1024, timeoutMs: 10_000, maxRedirects: 5 });
     expect(c.render.background).toEqual([255, 255, 255]);
+    expect(c.searchConsistency).toBe("strong");
   });
 
   it("reads every setting", () => {
@@ -30,6 +31,8 @@ describe("loadConfig", () => {
         SVGVEC_BACKGROUND: "#000000",
         SVGVEC_STREAM_CONCURRENCY: "8",
         SVGVEC_LOG_LEVEL: "debug",
+        SVGVEC_SEARCH_CONSISTENCY: "bounded",
+        SVGVEC_SEARCH_NPROBE: "64",
       },
       "/",
     );
@@ -40,6 +43,7 @@ describe("loadConfig", () => {
     expect(c.render.background).toEqual([0, 0, 0]);
     expect(c.streamConcurrency).toBe(8);
     expect(c.logLevel).toBe("debug");
+    expect([c.searchConsistency, c.searchNprobe]).toEqual(["bounded", 64]);
   });
 
   it("lists every invalid setting at once, saying what is expected", () => {
@@ -51,6 +55,7 @@ describe("loadConfig", () => {
           SVGVEC_FETCH_ALLOW_PRIVATE: "maybe",
           SVGVEC_BACKGROUND: "white",
           SVGVEC_COLLECTION: "bad-name",
+          SVGVEC_SEARCH_CONSISTENCY: "eventual",
         });
       } catch (e) {
         return e;
@@ -64,5 +69,6 @@ describe("loadConfig", () => {
     expect(problems).toMatch(/SVGVEC_FETCH_ALLOW_PRIVATE=maybe must be true or false/);
     expect(problems).toMatch(/SVGVEC_BACKGROUND=white must be a colour as #rrggbb/);
     expect(problems).toMatch(/SVGVEC_COLLECTION=bad-name must start with a letter/);
+    expect(problems).toMatch(/SVGVEC_SEARCH_CONSISTENCY=eventual must be strong or bounded/);
   });
 });

@@ -52,6 +52,7 @@ export interface Stats {
 export interface ImageServiceOptions {
   /** Clusters probed per IVF search when a request does not say. */
   nprobe: number;
+  searchConsistency: "strong" | "bounded";
   /** Items of one stream in flight at once. */
   streamConcurrency: number;
   textCacheSize: number;
@@ -180,7 +181,7 @@ export class ImageService {
 
   async search(text: string, k: number, nprobe?: number): Promise<SearchHit[]> {
     const vector = await this.embedQuery(text);
-    return this.store.search(vector, k, nprobe ?? this.options.nprobe);
+    return this.store.search(vector, k, nprobe ?? this.options.nprobe, this.options.searchConsistency);
   }
 
   async stats(): Promise<Stats> {

@@ -267,7 +267,7 @@ export class MilvusStore {
     }
   }
 
-  async search(vector: ArrayLike<number>, k: number, nprobe: number): Promise<SearchHit[]> {
+  async search(vector: ArrayLike<number>, k: number, nprobe: number, consistency: "strong" | "bounded" = "strong"): Promise<SearchHit[]> {
     const res = await this.call("search", () =>
       this.client.search({
         collection_name: this.opts.collection,
@@ -277,7 +277,7 @@ export class MilvusStore {
         metric_type: INDEX.metric,
         params: { nprobe },
         output_fields: ["id", "url"],
-        consistency_level: STRONG,
+        consistency_level: consistency === "strong" ? STRONG : ConsistencyLevelEnum.Bounded,
       }),
     );
     ok(res.status, "search");
