@@ -53,8 +53,18 @@ export async function startStandalone(): Promise<TestMilvus> {
   const stop = async () => {
     if (child.exitCode === null && child.pid !== undefined) {
       const exited = new Promise((r) => child.once("exit", r));
-      process.kill(-child.pid, "SIGTERM");
-      const t = setTimeout(() => child.pid && process.kill(-child.pid, "SIGKILL"), 15_000);
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // the group is already gone
+      }
+      const t = setTimeout(() => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }, 15_000);
       await exited;
       clearTimeout(t);
     }
