@@ -28,6 +28,7 @@ import { MilvusStore } from "../src/store/milvus-store.js";
 import { openmojiCatalogue, startCorpus } from "../test/helpers/corpus.js";
 import { startStandalone } from "../test/helpers/milvus.js";
 import { python } from "../test/helpers/models.js";
+import { runBench } from "./run.js";
 
 const { values } = parseArgs({
   options: {
@@ -161,10 +162,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -25,6 +25,7 @@ import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
 import { startStandalone } from "../test/helpers/milvus.js";
 import { python } from "../test/helpers/models.js";
+import { runBench } from "./run.js";
 
 const execFileAsync = promisify(execFile);
 const { values } = parseArgs({
@@ -169,10 +170,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

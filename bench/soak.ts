@@ -22,6 +22,7 @@ import { SvgVecClient } from "../src/edge/client.js";
 import { createLogger } from "../src/log.js";
 import { openmojiCatalogue, startCorpus } from "../test/helpers/corpus.js";
 import { TINY_MODEL_DIR, ensureTinyModels } from "../test/helpers/models.js";
+import { runBench } from "./run.js";
 
 const { values } = parseArgs({ options: { n: { type: "string", default: "100000" } } });
 const N = Number(values.n);
@@ -78,10 +79,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

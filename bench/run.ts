@@ -1,0 +1,13 @@
+/**
+ * Runs a benchmark's main function and exits with its outcome: the servers
+ * and worker threads a benchmark starts must not keep the process alive.
+ */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
