@@ -43,8 +43,8 @@ export async function readModelDir(cfg: ModelConfig): Promise<ModelDir> {
         `or point SVGVEC_MODEL_DIR at a directory in the Immich export layout.`,
     );
   }
-  const config = await json(join(cfg.dir, "config.json"));
-  const pre = await json(join(cfg.dir, "visual/preprocess_cfg.json"));
+  const config = await readJson(join(cfg.dir, "config.json"));
+  const pre = await readJson(join(cfg.dir, "visual/preprocess_cfg.json"));
   const embedDim = num(config.embed_dim, "config.json embed_dim");
   const textCfg = (config.text_cfg ?? {}) as Record<string, unknown>;
   const contextLength = textCfg.context_length === undefined ? 77 : num(textCfg.context_length, "text_cfg.context_length");
@@ -67,7 +67,8 @@ export async function readModelDir(cfg: ModelConfig): Promise<ModelDir> {
   };
 }
 
-async function json(path: string): Promise<Record<string, unknown>> {
+/** A JSON file of the model directory; a missing or malformed one is a ModelError naming it. */
+export async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
   } catch (e) {

@@ -97,10 +97,6 @@ export class ImagePipeline {
     return work;
   }
 
-  async embedUrl(url: string, signal?: AbortSignal): Promise<Float32Array> {
-    return this.embed(await this.fetch(url, signal));
-  }
-
   /** Items per encoder run so far (the first 100,000 runs). */
   get encoderBatchSizes(): readonly number[] {
     return this.encoder.runSizes;

@@ -7,11 +7,11 @@
  * textual/model.onnx) run by @huggingface/tokenizers; OpenCLIP's text cleaning,
  * which that file does not carry, is done here first.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import he from "he";
 import { ModelError } from "../errors.js";
+import { readJson } from "../models/model-dir.js";
 
 export class ClipTokenizer {
   private constructor(
@@ -79,11 +79,3 @@ const LIGATURES = /[\u0132\u0133\u0149\u01c5\u01c6\u01c8\u01c9\u01cb\u01cc\ufb00
 const SINGLE_QUOTES = /[\u02bc\u2018-\u201b]/gu;
 const DOUBLE_QUOTES = /[\u201c-\u201f]/gu;
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000e-\u001f\u007f\u206a-\u206f\ufeff\ufff9-\ufffc]/gu;
-
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
-  } catch (e) {
-    throw new ModelError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-}
