@@ -22,7 +22,7 @@ import { readModelDir } from "../src/models/model-dir.js";
 import { ClipModel } from "../src/pipeline/clip.js";
 import { fetchSvg } from "../src/pipeline/fetch.js";
 import { toTensor } from "../src/pipeline/preprocess.js";
-import { renderSvg } from "../src/pipeline/render.js";
+import { RenderPool } from "../src/pipeline/render.js";
 import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MilvusStore } from "../src/store/milvus-store.js";
 import { openmojiCatalogue, startCorpus } from "../test/helpers/corpus.js";
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     values.milvus === "standalone"
       ? await startStandalone()
       : await MilvusLite.start({ dataDir, port: 0, binary: "", python: python() }).then((l) => ({ address: l.address, stop: () => l.stop() }));
+  const renderer = new RenderPool({ workers: 1, timeoutMs: 10_000 });
   const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "", intraOpThreads: 0 }), 0);
   const batch = model.info.visualBatch ?? 32;
   process.stderr.write(`model ${MODEL_DIR} (visual batch ${model.info.visualBatch ?? "dynamic"}), Milvus ${values.milvus} at ${milvus.address}\n`);
@@ -70,8 +71,8 @@ async function main(): Promise<void> {
     // (a) raw encoder on pre-rendered tensors
     const tensors: Float32Array[] = [];
     for (const hex of hexes.slice(0, N)) {
-      const file = await fetchSvg(corpus.openmoji(hex), { allowPrivateAddresses: true, maxBytes: 5e6, timeoutMs: 10_000, maxRedirects: 0 });
-      const img = await renderSvg(file.bytes, 224, [255, 255, 255]);
+      const file = await fetchSvg(corpus.openmoji(hex), { allowPrivateAddresses: true, allowCidrs: [], maxBytes: 5e6, timeoutMs: 10_000, maxRedirects: 0 });
+      const img = await renderer.render(file.bytes, 224, [255, 255, 255]);
       const t = new Float32Array(3 * 224 * 224);
       toTensor(img, model.info.preprocess, t);
       tensors.push(t);
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
         started = performance.now();
         for (const [i, hex] of hexes.slice(r * NAIVE_N, (r + 1) * NAIVE_N).entries()) {
           const file = await fetchSvg(corpus.openmoji(hex), config.fetch);
-          const img = await renderSvg(file.bytes, 224, [255, 255, 255]);
+          const img = await renderer.render(file.bytes, 224, [255, 255, 255]);
           const tensor = new Float32Array(3 * 224 * 224);
           toTensor(img, model.info.preprocess, tensor);
           const [vector] = await model.embedImages([tensor]);
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
       await app.close();
       await store.close();
       await model.release();
+      await renderer.close();
     }
 
     const a = median(raw);

@@ -12,7 +12,7 @@ import { Batcher } from "./batcher.js";
 import { type ClipModel, MAX_DYNAMIC_BATCH } from "./clip.js";
 import { fetchSvg } from "./fetch.js";
 import { toTensor } from "./preprocess.js";
-import { renderSvg } from "./render.js";
+import { RenderPool } from "./render.js";
 
 export interface FetchedSvg {
   bytes: Buffer;
@@ -36,6 +36,7 @@ export class ImagePipeline {
   private readonly encoder: Batcher<Float32Array, Float32Array>;
   private readonly byContent: LRUCache<string, Float32Array> | undefined;
   private readonly inFlight = new Map<string, Promise<Float32Array>>();
+  private readonly renderer: RenderPool;
   readonly times: StageTimes = { fetchMs: 0, renderMs: 0, encodeMs: 0, fetched: 0, rendered: 0, encoded: 0, cacheHits: 0 };
 
   constructor(
@@ -50,6 +51,11 @@ export class ImagePipeline {
       concurrency: 1,
     });
     this.byContent = embedCacheSize > 0 ? new LRUCache({ max: embedCacheSize }) : undefined;
+    this.renderer = new RenderPool({ workers: renderConfig.workers, timeoutMs: renderConfig.timeoutMs });
+  }
+
+  close(): Promise<void> {
+    return this.renderer.close();
   }
 
   async fetch(url: string, signal?: AbortSignal): Promise<FetchedSvg> {
@@ -64,7 +70,7 @@ export class ImagePipeline {
   async tensorFromSvg(bytes: Uint8Array): Promise<Float32Array> {
     const started = performance.now();
     const pre = this.model.info.preprocess;
-    const image = await renderSvg(bytes, pre.size, this.renderConfig.background);
+    const image = await this.renderer.render(bytes, pre.size, this.renderConfig.background);
     const tensor = new Float32Array(3 * pre.size * pre.size);
     toTensor(image, pre, tensor);
     this.times.renderMs += performance.now() - started;

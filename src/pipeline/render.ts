@@ -4,20 +4,17 @@
  * seed dropped alpha, so transparent icons landed on black and black strokes
  * vanished; a white background keeps them visible).
  */
-import { renderAsync, type ResvgRenderOptions } from "@resvg/resvg-js";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
 import { RenderError, errorMessage } from "../errors.js";
+import type { RenderResult, RenderTask } from "./render-worker.js";
 
 export interface RenderedRgb {
   /** size x size x 3 bytes, row-major RGB. */
   rgb: Uint8Array;
   size: number;
 }
-
-const BASE_OPTIONS: ResvgRenderOptions = {
-  // System fonts take tens of milliseconds to load per render and make output machine-dependent.
-  font: { loadSystemFonts: false },
-  logLevel: "off",
-};
 
 const SVG_ROOT = /^(?:\uFEFF)?\s*(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--[\s\S]*?-->|<!DOCTYPE[^>[]*(?:\[[\s\S]*?\])?\s*>)\s*)*<(?:[A-Za-z_][\w.-]*:)?svg[\s>/]/;
 
@@ -32,6 +29,7 @@ export function describeNonSvg(bytes: Uint8Array): string {
   if (bytes.length === 0) return "the file is empty";
   if (b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return "the file is a PNG image";
   if (b[0] === 0xff && b[1] === 0xd8) return "the file is a JPEG image";
+  if ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)) return "the file is UTF-16 text; save it as UTF-8";
   if (b.subarray(0, 4).toString("latin1") === "GIF8") return "the file is a GIF image";
   const text = b.toString("utf8").trimStart().toLowerCase();
   if (text.startsWith("<!doctype html") || text.startsWith("<html")) return "the file is an HTML page";
@@ -39,58 +37,97 @@ export function describeNonSvg(bytes: Uint8Array): string {
   return "the file has no <svg> root element";
 }
 
-export async function renderSvg(
-  bytes: Uint8Array,
-  size: number,
-  background: readonly [number, number, number],
-): Promise<RenderedRgb> {
-  if (!looksLikeSvg(bytes)) throw new RenderError(`not an SVG: ${describeNonSvg(bytes)}`);
-  const svg = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const [r, g, b] = background;
-  const options = { ...BASE_OPTIONS, background: `rgb(${r}, ${g}, ${b})` };
-  // Parsing and drawing happen on libuv's thread pool (renderAsync), never on the main thread.
-  // Fit the width first; only a portrait image, which then comes out too tall, is drawn again by height.
-  let image = await renderOffThread(svg, { ...options, fitTo: { mode: "width", value: size } });
-  if (image.height > size) image = await renderOffThread(svg, { ...options, fitTo: { mode: "height", value: size } });
-  if (image.width === 0 || image.height === 0) throw new RenderError(`the SVG has no drawable size`);
-  return { rgb: letterbox(image.pixels, image.width, image.height, size, background), size };
+export interface RenderPoolOptions {
+  /** Worker threads, each rendering one SVG at a time. */
+  workers: number;
+  /** Time one SVG may take; past it, its worker is terminated and replaced. */
+  timeoutMs: number;
 }
 
-async function renderOffThread(svg: Buffer, options: ResvgRenderOptions) {
-  try {
-    return await renderAsync(svg, options);
-  } catch (e) {
-    const why = errorMessage(e);
-    throw new RenderError(/parse|xml|svg/i.test(why) ? `the SVG cannot be parsed: ${why}` : `the SVG cannot be rendered: ${why}`);
-  }
-}
+/**
+ * Rasterises SVGs in a pool of worker threads running resvg's WebAssembly
+ * build (see render-worker.ts for why WebAssembly), so rendering never blocks
+ * the main thread and a hostile SVG that renders for minutes is abandoned at
+ * the time limit, its worker terminated and replaced.
+ */
+export class RenderPool {
+  private readonly pool: Piscina<RenderTask, RenderResult>;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
-/** Centres an opaque RGBA image on a size x size canvas filled with the background. */
-function letterbox(
-  rgba: Uint8Array,
-  w: number,
-  h: number,
-  size: number,
-  [r, g, b]: readonly [number, number, number],
-): Uint8Array {
-  const out = new Uint8Array(size * size * 3);
-  for (let i = 0; i < out.length; i += 3) {
-    out[i] = r;
-    out[i + 1] = g;
-    out[i + 2] = b;
+  constructor(private readonly options: RenderPoolOptions) {
+    this.pool = new Piscina({
+      filename: fileURLToPath(workerUrl()),
+      name: "render",
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      idleTimeout: Number.POSITIVE_INFINITY,
+    });
   }
-  const cw = Math.min(w, size);
-  const ch = Math.min(h, size);
-  const ox = Math.floor((size - cw) / 2);
-  const oy = Math.floor((size - ch) / 2);
-  for (let y = 0; y < ch; y++) {
-    let src = y * w * 4;
-    let dst = ((oy + y) * size + ox) * 3;
-    for (let x = 0; x < cw; x++, src += 4, dst += 3) {
-      out[dst] = rgba[src]!;
-      out[dst + 1] = rgba[src + 1]!;
-      out[dst + 2] = rgba[src + 2]!;
+
+  get threads(): number {
+    return this.pool.threads.length;
+  }
+
+  async render(bytes: Uint8Array, size: number, background: readonly [number, number, number], signal?: AbortSignal): Promise<RenderedRgb> {
+    if (!looksLikeSvg(bytes)) throw new RenderError(`not an SVG: ${describeNonSvg(bytes)}`);
+    // The time limit is for rendering, not for waiting: hand the pool at most one SVG per worker.
+    await this.acquire(signal);
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const both = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+    let result: RenderResult;
+    try {
+      result = await this.pool.run({ svg: bytes, size, background }, { name: "render", signal: both });
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      if (timeout.aborted) {
+        throw new RenderError(
+          `the SVG took longer than ${this.options.timeoutMs} ms to render and was abandoned; simplify it or raise SVGVEC_RENDER_TIMEOUT_MS`,
+        );
+      }
+      throw new RenderError(`the SVG cannot be rendered: ${errorMessage(e)}`);
+    } finally {
+      this.release();
     }
+    if (!result.ok) throw new RenderError(result.error);
+    return { rgb: result.rgb, size };
   }
-  return out;
+
+  private acquire(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.running < this.options.workers) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Hands the slot straight to the next waiter, if any. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next();
+    else this.running--;
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+/** Under a TypeScript test runner only render-worker.ts sits beside this file; threads need the build in dist/. */
+function workerUrl(): URL {
+  const sibling = new URL("./render-worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  return new URL("../../dist/pipeline/render-worker.js", import.meta.url);
 }

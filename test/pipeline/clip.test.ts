@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readModelDir } from "../../src/models/model-dir.js";
 import { ClipModel } from "../../src/pipeline/clip.js";
 import { toTensor } from "../../src/pipeline/preprocess.js";
-import { renderSvg } from "../../src/pipeline/render.js";
+import { RenderPool } from "../../src/pipeline/render.js";
 import { OPENMOJI_DIR } from "../helpers/corpus.js";
 import { TINY_DYNAMIC_MODEL_DIR, TINY_MODEL_DIR } from "../helpers/models.js";
 
@@ -12,9 +12,12 @@ const modelConfig = (dir: string) => ({ dir, name: "", pretrained: "", intraOpTh
 const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 
+const pool = new RenderPool({ workers: 1, timeoutMs: 10_000 });
+afterAll(() => pool.close());
+
 async function tensorOf(model: ClipModel, hex: string): Promise<Float32Array> {
   const pre = model.info.preprocess;
-  const img = await renderSvg(readFileSync(join(OPENMOJI_DIR, `${hex}.svg`)), pre.size, [255, 255, 255]);
+  const img = await pool.render(readFileSync(join(OPENMOJI_DIR, `${hex}.svg`)), pre.size, [255, 255, 255]);
   const t = new Float32Array(3 * pre.size * pre.size);
   toTensor(img, pre, t);
   return t;

@@ -1,16 +1,24 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Resvg } from "@resvg/resvg-js";
-import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RenderError } from "../../src/errors.js";
-import { looksLikeSvg, renderSvg } from "../../src/pipeline/render.js";
-import { FIXTURES_DIR, OPENMOJI_DIR } from "../helpers/corpus.js";
+import { RenderPool, looksLikeSvg } from "../../src/pipeline/render.js";
+import { type Corpus, FIXTURES_DIR, OPENMOJI_DIR, startCorpus } from "../helpers/corpus.js";
+import { HOSTILE_CASES, HOSTILE_DIR, hostileSvg } from "../helpers/hostile.js";
 
 const WHITE = [255, 255, 255] as const;
 const fixture = (name: string) => readFileSync(join(FIXTURES_DIR, name));
 const pixel = (rgb: Uint8Array, size: number, x: number, y: number) => Array.from(rgb.subarray((y * size + x) * 3, (y * size + x) * 3 + 3));
 
-describe("renderSvg", () => {
+const pool = new RenderPool({ workers: 2, timeoutMs: 10_000 });
+const renderSvg = (bytes: Uint8Array, size: number, bg: readonly [number, number, number]) => pool.render(bytes, size, bg);
+/** A 1x1 red PNG. */
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==", "base64");
+
+describe("RenderPool", () => {
+  afterAll(() => pool.close());
+
   it("keeps the aspect ratio of a wide image and centres it on the background", async () => {
     const { rgb, size } = await renderSvg(fixture("wide-red.svg"), 224, WHITE);
     expect(size).toBe(224);
@@ -69,8 +77,7 @@ describe("renderSvg", () => {
   });
 
   it("rejects a PNG and JSON with a reason", async () => {
-    const png = new Resvg(fixture("wide-red.svg")).render().asPng();
-    await expect(renderSvg(png, 224, WHITE)).rejects.toThrow(/PNG/);
+    await expect(renderSvg(PNG, 224, WHITE)).rejects.toThrow(/PNG/);
     await expect(renderSvg(Buffer.from('{"svg": true}'), 224, WHITE)).rejects.toThrow(/JSON/);
   });
 
@@ -79,5 +86,114 @@ describe("renderSvg", () => {
     expect(looksLikeSvg(Buffer.from('<svg:svg xmlns:svg="http://www.w3.org/2000/svg"/>'))).toBe(true);
     expect(looksLikeSvg(Buffer.from("<svgx/>"))).toBe(false);
     expect(looksLikeSvg(Buffer.from("<html><svg/></html>"))).toBe(false);
+  });
+});
+
+describe("RenderPool on hostile SVGs", () => {
+  // A short limit, so the slow cases are abandoned quickly; the rest render in well under it.
+  const hostilePool = new RenderPool({ workers: 2, timeoutMs: 3_000 });
+  let corpus: Corpus;
+  beforeAll(async () => {
+    corpus = await startCorpus();
+  });
+  afterAll(async () => {
+    await hostilePool.close();
+    await corpus.close();
+  });
+  const redPixels = (rgb: Uint8Array) => {
+    let n = 0;
+    for (let i = 0; i < rgb.length; i += 3) if (rgb[i]! > 200 && rgb[i + 1]! < 60 && rgb[i + 2]! < 60) n++;
+    return n;
+  };
+
+  it("detects the red the file-reading cases would show if the file were read", async () => {
+    const { rgb } = await hostilePool.render(readFileSync(join(HOSTILE_DIR, "red.svg")), 224, WHITE);
+    expect(redPixels(rgb)).toBe(224 * 224);
+  });
+
+  it.each(HOSTILE_CASES)("$name: $outcome, reading no file and making no request", async ({ name, outcome }) => {
+    const result = await hostilePool.render(hostileSvg(name, corpus.base), 224, WHITE).catch((e: unknown) => e);
+    if (outcome === "renders") {
+      expect(result).not.toBeInstanceOf(Error);
+      const { rgb } = result as { rgb: Uint8Array };
+      expect(rgb).toHaveLength(224 * 224 * 3);
+      expect(redPixels(rgb)).toBe(0);
+    } else {
+      expect(result).toBeInstanceOf(RenderError);
+      expect((result as Error).message).toMatch(outcome === "times out" ? /took longer than 3000 ms to render and was abandoned/ : outcome);
+    }
+    expect(corpus.requests.filter((r) => r.path.startsWith("/canary/"))).toEqual([]);
+  });
+
+  it("keeps every worker after abandoning renders, and they still render", async () => {
+    const slow = hostileSvg("slow-filters.svg", corpus.base);
+    const heart = readFileSync(join(OPENMOJI_DIR, "2764.svg"));
+    const results = await Promise.allSettled([slow, slow, heart, heart].map((svg) => hostilePool.render(svg, 224, WHITE)));
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "fulfilled", "fulfilled"]);
+    expect(hostilePool.threads).toBe(2);
+    const again = await Promise.all([heart, heart, heart].map((svg) => hostilePool.render(svg, 224, WHITE)));
+    expect(again.every((r) => r.rgb.length === 224 * 224 * 3)).toBe(true);
+  });
+
+  it("stops a render when its caller gives up, without waiting for the time limit", async () => {
+    const abort = new AbortController();
+    const started = performance.now();
+    setTimeout(() => abort.abort(new Error("caller gave up")), 100);
+    await expect(hostilePool.render(hostileSvg("slow-filters.svg", corpus.base), 224, WHITE, abort.signal)).rejects.toThrow(/caller gave up/);
+    expect(performance.now() - started).toBeLessThan(2_500);
+  });
+});
+
+describe("RenderPool under fuzzing", () => {
+  const fuzzPool = new RenderPool({ workers: 2, timeoutMs: 5_000 });
+  afterAll(() => fuzzPool.close());
+
+  const num = fc.oneof(fc.integer({ min: -1e9, max: 1e9 }).map(String), fc.double().map(String), fc.constantFrom("1e308", "-0", "NaN", "50%", "1e-300", ""));
+  const value = fc.oneof(num, fc.string({ maxLength: 20 }), fc.constantFrom("url(#a)", "url(http://127.0.0.1:9/x)", "#a", "&lol;", "none", "red", "M0 0L10 10Z", "0 0 10 10"));
+  const attr = fc.tuple(
+    fc.constantFrom("width", "height", "x", "y", "r", "cx", "d", "fill", "stroke", "href", "transform", "viewBox", "stdDeviation", "id", "style", "filter", "points", "font-size"),
+    value,
+  );
+  const tag = fc.constantFrom("g", "rect", "circle", "path", "text", "use", "image", "filter", "feGaussianBlur", "linearGradient", "stop", "mask", "clipPath", "pattern", "polygon", "style", "symbol");
+  const escape = (s: string) => s.replace(/[<&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const element = (t: string, attrs: Array<[string, string]>, kids: string[]) =>
+    `<${t} ${attrs.map(([k, v]) => `${k}="${escape(v)}"`).join(" ")}>${kids.join("")}</${t}>`;
+  const { node } = fc.letrec<{ node: string }>((tie) => ({
+    node: fc.oneof(
+      { maxDepth: 4, depthIdentifier: "svg" },
+      fc.tuple(tag, fc.array(attr, { maxLength: 4 })).map(([t, attrs]) => element(t, attrs, [])),
+      fc.tuple(tag, fc.array(attr, { maxLength: 4 }), fc.array(tie("node"), { maxLength: 3 })).map(([t, attrs, kids]) => element(t, attrs, kids)),
+    ),
+  }));
+  const svgDoc = fc.tuple(fc.array(attr, { maxLength: 3 }), fc.array(node, { maxLength: 4 })).map(
+    ([attrs, kids]) => `<svg xmlns="http://www.w3.org/2000/svg" ${attrs.map(([k, v]) => `${k}="${escape(v)}"`).join(" ")}>${kids.join("")}</svg>`,
+  );
+  // Documents that are mostly well-formed, and the same with bytes overwritten.
+  const input = fc.oneof(
+    svgDoc.map((s) => Buffer.from(s)),
+    fc.tuple(svgDoc, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 })).map(([s, edits]) => {
+      const b = Buffer.from(s);
+      for (const [at, byte] of edits) b[at % b.length] = byte;
+      return b;
+    }),
+  );
+
+  it("renders or refuses with a RenderError, never anything else, and the pool stays whole", async () => {
+    await fc.assert(
+      fc.asyncProperty(input, async (bytes) => {
+        const out = await fuzzPool.render(bytes, 224, WHITE).then(
+          (r) => r,
+          (e: unknown) => e,
+        );
+        if (out instanceof Error) {
+          expect(out).toBeInstanceOf(RenderError);
+          expect(out.message).toMatch(/^(not an SVG|the SVG )/);
+        } else {
+          expect((out as { rgb: Uint8Array }).rgb).toHaveLength(224 * 224 * 3);
+        }
+      }),
+      { numRuns: 1000, seed: Number(process.env.FUZZ_SEED ?? 20261124) },
+    );
+    expect(fuzzPool.threads).toBe(2);
   });
 });
