@@ -3,12 +3,16 @@
  * passed down. Every setting is documented in the README's Configuration table.
  */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import ipaddr from "ipaddr.js";
 import { resolve } from "node:path";
 import { ConfigError } from "./errors.js";
 
 export interface FetchConfig {
   /** Allow loopback, private, link-local and other non-public addresses. Off by default. */
   allowPrivateAddresses: boolean;
+  /** Non-public ranges allowed all the same (e.g. an internal asset server), as CIDRs. */
+  allowCidrs: string[];
   /** Largest body accepted, after decompression. */
   maxBytes: number;
   /** Total time for one download, redirects included. */
@@ -45,11 +49,32 @@ export interface ModelConfig {
 export interface RenderConfig {
   /** Background the SVG is composited onto, as [r, g, b] 0..255. */
   background: [number, number, number];
+  /** Time one SVG may take to render before it is abandoned and its render process replaced. */
+  timeoutMs: number;
+  /** Render processes; each renders one SVG at a time. */
+  workers: number;
+}
+
+export interface AccessConfig {
+  /** Bearer tokens accepted on every RPC but health; empty allows unauthenticated calls. */
+  tokens: string[];
+  /** PEM certificate chain and private key files for TLS; both empty serves plaintext. */
+  tlsCert: string;
+  tlsKey: string;
+}
+
+export interface LimitsConfig {
+  /** StreamAddImages calls open at once; one more is refused with RESOURCE_EXHAUSTED. */
+  maxStreams: number;
+  /** AddImage calls in progress at once; one more is refused with RESOURCE_EXHAUSTED. */
+  maxInflightAdds: number;
 }
 
 export interface Config {
   /** host:port the gRPC server listens on (port 0 picks a free one). */
   listen: string;
+  access: AccessConfig;
+  limits: LimitsConfig;
   milvus: MilvusConfig;
   model: ModelConfig;
   fetch: FetchConfig;
@@ -133,8 +158,43 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`SVGVEC_SEARCH_CONSISTENCY=${searchConsistency} must be strong or bounded`);
   }
 
+  const tokens = str("SVGVEC_AUTH_TOKENS", "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
+  for (const t of tokens) {
+    if (t.length < 16 || !/^[\x21-\x7e]+$/.test(t)) {
+      problems.push(`SVGVEC_AUTH_TOKENS: each token must be at least 16 printable ASCII characters without spaces (e.g. from \`openssl rand -hex 32\`)`);
+      break;
+    }
+  }
+  const allowCidrs = str("SVGVEC_FETCH_ALLOW_CIDRS", "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter((c) => c !== "");
+  for (const c of allowCidrs) {
+    if (!ipaddr.isValidCIDR(c)) problems.push(`SVGVEC_FETCH_ALLOW_CIDRS: ${c} is not a CIDR range such as 10.20.0.0/16 or fd00:1::/64`);
+  }
+  const tlsCert = str("SVGVEC_TLS_CERT", "");
+  const tlsKey = str("SVGVEC_TLS_KEY", "");
+  if ((tlsCert === "") !== (tlsKey === "")) {
+    problems.push(`SVGVEC_TLS_CERT and SVGVEC_TLS_KEY must be set together (PEM files of the certificate chain and its private key)`);
+  }
+  for (const [key, file] of [["SVGVEC_TLS_CERT", tlsCert], ["SVGVEC_TLS_KEY", tlsKey]] as const) {
+    if (file !== "" && !existsSync(resolve(cwd, file))) problems.push(`${key}=${file}: no such file`);
+  }
+
   const config: Config = {
     listen,
+    access: {
+      tokens,
+      tlsCert: tlsCert === "" ? "" : resolve(cwd, tlsCert),
+      tlsKey: tlsKey === "" ? "" : resolve(cwd, tlsKey),
+    },
+    limits: {
+      maxStreams: int("SVGVEC_MAX_STREAMS", 16, 1, 10_000),
+      maxInflightAdds: int("SVGVEC_MAX_INFLIGHT_ADDS", 256, 1, 100_000),
+    },
     milvus: {
       address,
       token: str("SVGVEC_MILVUS_TOKEN", ""),
@@ -152,11 +212,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     fetch: {
       allowPrivateAddresses: bool("SVGVEC_FETCH_ALLOW_PRIVATE", false),
+      allowCidrs,
       maxBytes: int("SVGVEC_FETCH_MAX_BYTES", 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       timeoutMs: int("SVGVEC_FETCH_TIMEOUT_MS", 10_000, 100, 600_000),
       maxRedirects: int("SVGVEC_FETCH_MAX_REDIRECTS", 5, 0, 20),
     },
-    render: { background: background ?? [255, 255, 255] },
+    render: {
+      background: background ?? [255, 255, 255],
+      timeoutMs: int("SVGVEC_RENDER_TIMEOUT_MS", 5_000, 10, 600_000),
+      workers: int("SVGVEC_RENDER_WORKERS", availableParallelism(), 1, 256),
+    },
     streamConcurrency: int("SVGVEC_STREAM_CONCURRENCY", 32, 1, 1024),
     searchNprobe: int("SVGVEC_SEARCH_NPROBE", 16, 1, 65536),
     searchConsistency: searchConsistency as Config["searchConsistency"],

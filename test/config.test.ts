@@ -10,9 +10,48 @@ describe("loadConfig", () => {
     expect(c.milvus.collection).toBe("cloud_vector_collection");
     expect(c.milvus.liteDataDir).toBe("/srv/svgvec/data");
     expect(c.model.dir).toBe("/srv/svgvec/models/ViT-B-32__laion2b-s34b-b79k");
-    expect(c.fetch).toEqual({ allowPrivateAddresses: false, maxBytes: 5 * 1024 * 1024, timeoutMs: 10_000, maxRedirects: 5 });
+    expect(c.fetch).toEqual({ allowPrivateAddresses: false, allowCidrs: [], maxBytes: 5 * 1024 * 1024, timeoutMs: 10_000, maxRedirects: 5 });
     expect(c.render.background).toEqual([255, 255, 255]);
     expect(c.searchConsistency).toBe("strong");
+    expect(c.access).toEqual({ tokens: [], tlsCert: "", tlsKey: "" });
+    expect(c.limits).toEqual({ maxStreams: 16, maxInflightAdds: 256 });
+    expect(c.render.timeoutMs).toBe(5_000);
+  });
+
+  it("reads the access, limit and render settings", () => {
+    const c = loadConfig(
+      {
+        SVGVEC_AUTH_TOKENS: "0123456789abcdef0123, fedcba9876543210fedc",
+        SVGVEC_TLS_CERT: "package.json",
+        SVGVEC_TLS_KEY: "package.json",
+        SVGVEC_MAX_STREAMS: "2",
+        SVGVEC_MAX_INFLIGHT_ADDS: "3",
+        SVGVEC_RENDER_TIMEOUT_MS: "250",
+        SVGVEC_RENDER_WORKERS: "3",
+        SVGVEC_FETCH_ALLOW_CIDRS: "10.20.0.0/16, fd00:1::/64",
+      },
+      process.cwd(),
+    );
+    expect(c.access.tokens).toEqual(["0123456789abcdef0123", "fedcba9876543210fedc"]);
+    expect(c.access.tlsCert).toMatch(/\/package\.json$/);
+    expect(c.limits).toEqual({ maxStreams: 2, maxInflightAdds: 3 });
+    expect([c.render.timeoutMs, c.render.workers]).toEqual([250, 3]);
+    expect(c.fetch.allowCidrs).toEqual(["10.20.0.0/16", "fd00:1::/64"]);
+  });
+
+  it("refuses weak tokens, half a TLS pair, missing files and bad ranges", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, "/");
+      } catch (e) {
+        return (e as ConfigError).problems.join("\n");
+      }
+      return "";
+    };
+    expect(problems({ SVGVEC_AUTH_TOKENS: "short" })).toMatch(/at least 16 printable ASCII characters/);
+    expect(problems({ SVGVEC_TLS_CERT: "/nonexistent/cert.pem" })).toMatch(/must be set together/);
+    expect(problems({ SVGVEC_TLS_CERT: "/nonexistent/cert.pem", SVGVEC_TLS_KEY: "/nonexistent/key.pem" })).toMatch(/SVGVEC_TLS_KEY=\/nonexistent\/key\.pem: no such file/);
+    expect(problems({ SVGVEC_FETCH_ALLOW_CIDRS: "10.0.0.0" })).toMatch(/10\.0\.0\.0 is not a CIDR range/);
   });
 
   it("reads every setting", () => {
@@ -39,7 +78,7 @@ describe("loadConfig", () => {
     expect(c.listen).toBe("0.0.0.0:6000");
     expect(c.milvus).toMatchObject({ address: "milvus:19530", token: "root:Milvus", collection: "icons_v2", liteDataDir: "/var/lib/svgvec" });
     expect(c.model.dir).toBe("/models/x");
-    expect(c.fetch).toEqual({ allowPrivateAddresses: true, maxBytes: 2048, timeoutMs: 500, maxRedirects: 0 });
+    expect(c.fetch).toEqual({ allowPrivateAddresses: true, allowCidrs: [], maxBytes: 2048, timeoutMs: 500, maxRedirects: 0 });
     expect(c.render.background).toEqual([0, 0, 0]);
     expect(c.streamConcurrency).toBe(8);
     expect(c.logLevel).toBe("debug");

@@ -14,7 +14,7 @@ import type { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
 import ipaddr from "ipaddr.js";
 import type { FetchConfig } from "../config.js";
-import { FetchError, errorMessage } from "../errors.js";
+import { FetchError, SvgVecError, errorMessage } from "../errors.js";
 
 export interface FetchedFile {
   /** The body, decompressed (SVGZ and gzip content-encoding are undone). */
@@ -26,7 +26,17 @@ export interface FetchedFile {
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
-export async function fetchSvg(url: string, config: FetchConfig, signal?: AbortSignal): Promise<FetchedFile> {
+/** Answers every address of a host name, as the system resolver does. */
+export type HostResolver = (host: string) => Promise<LookupAddress[]>;
+
+const systemResolver: HostResolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+
+export async function fetchSvg(
+  url: string,
+  config: FetchConfig,
+  signal?: AbortSignal,
+  resolveHost: HostResolver = systemResolver,
+): Promise<FetchedFile> {
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new FetchError(`download of ${url} took longer than ${config.timeoutMs} ms`)),
@@ -38,7 +48,7 @@ export async function fetchSvg(url: string, config: FetchConfig, signal?: AbortS
     let current = url;
     for (let redirects = 0; ; redirects++) {
       const target = parseHttpUrl(current);
-      const address = await resolveAllowed(target, config);
+      const address = await resolveAllowed(target, config, resolveHost);
       controller.signal.throwIfAborted();
       const res = await request(target, address, controller.signal);
       const status = res.statusCode ?? 0;
@@ -74,7 +84,7 @@ export async function fetchSvg(url: string, config: FetchConfig, signal?: AbortS
     }
   } catch (err) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
-    if (reason instanceof FetchError) throw reason;
+    if (reason instanceof SvgVecError) throw reason;
     throw new FetchError(`could not download ${url}: ${errorMessage(reason)}`, false, { cause: reason });
   } finally {
     clearTimeout(timer);
@@ -99,12 +109,12 @@ function parseHttpUrl(raw: string): URL {
 }
 
 /** The one address the request will connect to: resolved once, then checked. */
-async function resolveAllowed(u: URL, config: FetchConfig): Promise<LookupAddress> {
+async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostResolver): Promise<LookupAddress> {
   const host = u.hostname.replace(/^\[|\]$/g, "");
   const found: LookupAddress[] =
     isIP(host) !== 0
       ? [{ address: host, family: isIP(host) }]
-      : await dnsLookup(host, { all: true, verbatim: true }).catch((e: unknown) => {
+      : await resolveHost(host).catch((e: unknown) => {
           throw new FetchError(`cannot resolve host ${host}: ${errorMessage(e)}`);
         });
   if (config.allowPrivateAddresses) {
@@ -112,16 +122,26 @@ async function resolveAllowed(u: URL, config: FetchConfig): Promise<LookupAddres
     if (first === undefined) throw new FetchError(`host ${host} has no addresses`);
     return first;
   }
-  const allowed = found.find((a) => addressRange(a.address) === "unicast");
+  const allowed = found.find((a) => addressRange(a.address) === "unicast" || inRanges(a.address, config.allowCidrs));
   if (allowed === undefined) {
     const ranges = found.map((a) => `${a.address} (${addressRange(a.address)})`).join(", ");
     throw new FetchError(
       `refusing to fetch from ${host}: it resolves to ${ranges}, not a public address. ` +
-        `Set SVGVEC_FETCH_ALLOW_PRIVATE=true to allow private and loopback addresses.`,
+        `Set SVGVEC_FETCH_ALLOW_CIDRS to allow particular ranges, or SVGVEC_FETCH_ALLOW_PRIVATE=true for all of them.`,
       true,
     );
   }
   return allowed;
+}
+
+function inRanges(address: string, cidrs: readonly string[]): boolean {
+  if (cidrs.length === 0) return false;
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  return cidrs.some((c) => {
+    const range = ipaddr.parseCIDR(c);
+    return range[0].kind() === parsed.kind() && parsed.match(range);
+  });
 }
 
 /** ipaddr.js's range name; IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry. */

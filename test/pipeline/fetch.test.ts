@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FetchConfig } from "../../src/config.js";
 import { FetchError } from "../../src/errors.js";
-import { addressRange, fetchSvg } from "../../src/pipeline/fetch.js";
+import { type HostResolver, addressRange, fetchSvg } from "../../src/pipeline/fetch.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
 
-const allow: FetchConfig = { allowPrivateAddresses: true, maxBytes: 1024 * 1024, timeoutMs: 5_000, maxRedirects: 3 };
+const allow: FetchConfig = { allowPrivateAddresses: true, allowCidrs: [], maxBytes: 1024 * 1024, timeoutMs: 5_000, maxRedirects: 3 };
 
 describe("fetchSvg", () => {
   let corpus: Corpus;
@@ -88,6 +88,59 @@ describe("fetchSvg", () => {
     expect((await failure(`${corpus.base}/svgz-bomb/50000000`, cfg))?.message).toMatch(/decompresses to more than the 1000000-byte limit/);
     expect((await failure(`${corpus.base}/gzip-bomb/50000000`, cfg))?.message).toMatch(/larger than the 1000000-byte limit/);
     expect((await fetchSvg(`${corpus.base}/svgz-bomb/500000`, cfg)).bytes.length).toBe(500_046);
+  });
+
+  describe("resolves each host once and connects to the address it checked", () => {
+    const deny = { ...allow, allowPrivateAddresses: false, timeoutMs: 800 };
+    /** A rebinding DNS server's answers, scripted: a public address first, loopback afterwards. */
+    const rebinding = () => {
+      const asked: string[] = [];
+      const resolve: HostResolver = async (host) => {
+        asked.push(host);
+        return [{ address: asked.length === 1 ? "93.184.215.14" : "127.0.0.1", family: 4 }];
+      };
+      return { asked, resolve };
+    };
+
+    it("never lets a second lookup send the connection to loopback (DNS rebinding)", async () => {
+      // "localhost" resolves to the corpus server's loopback address for anyone who asks the system again.
+      const url = corpus.openmoji("1F436").replace("127.0.0.1", "localhost");
+      const seen = corpus.requests.length;
+      const dns = rebinding();
+      const err = await fetchSvg(url, deny, undefined, dns.resolve).then(() => undefined, (e: unknown) => e as FetchError);
+      expect(err).toBeInstanceOf(FetchError);
+      expect(dns.asked).toEqual(["localhost"]);
+      expect(corpus.requests.length).toBe(seen);
+    });
+
+    it("allows configured ranges only, and checks every redirect's host against them", async () => {
+      const onlyLoopback = { ...deny, allowCidrs: ["127.0.0.0/8"] };
+      expect((await fetchSvg(corpus.openmoji("1F436"), onlyLoopback)).bytes.length).toBeGreaterThan(100);
+      const resolve: HostResolver = async () => [{ address: "169.254.169.254", family: 4 }];
+      const err = await fetchSvg(`${corpus.base}/location?to=${encodeURIComponent("http://metadata.internal/latest/meta-data/")}`, onlyLoopback, undefined, resolve).then(
+        () => undefined,
+        (e: unknown) => e as FetchError,
+      );
+      expect(err?.refused).toBe(true);
+      expect(err?.message).toMatch(/refusing to fetch from metadata\.internal: it resolves to 169\.254\.169\.254 \(linkLocal\)/);
+    });
+
+    it.each([
+      ["http://[::ffff:127.0.0.1]:9/a.svg", "loopback"],
+      ["http://[::1]:9/a.svg", "loopback"],
+      ["http://2130706433:9/a.svg", "loopback"],
+      ["http://0x7f.1:9/a.svg", "loopback"],
+      ["http://169.254.169.254/latest/meta-data/", "linkLocal"],
+      ["http://[fd00:ec2::254]/latest/meta-data/", "uniqueLocal"],
+      ["http://100.100.100.200/latest/meta-data/", "carrierGradeNat"],
+      ["http://[64:ff9b::7f00:1]:9/a.svg", "rfc6052"],
+      ["http://0.0.0.0:9/a.svg", "unspecified"],
+      ["http://224.0.0.1:9/a.svg", "multicast"],
+    ])("refuses %s (%s) by default", async (url, range) => {
+      const err = await fetchSvg(url, deny).then(() => undefined, (e: unknown) => e as FetchError);
+      expect(err?.refused).toBe(true);
+      expect(err?.message).toContain(`(${range})`);
+    });
   });
 
   it("rejects malformed URLs", async () => {
