@@ -31,6 +31,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   let lite: MilvusLite | undefined;
   let store: MilvusStore | undefined;
+  let pipeline: ImagePipeline | undefined;
   try {
     let address = config.milvus.address;
     if (address === "") {
@@ -49,15 +50,17 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       collection: config.milvus.collection,
       ...(lite ? { deployment: "lite" as const } : {}),
     });
-    const pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize);
-    const service = new ImageService(pipeline, model, store, {
+    const openPipeline = (pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize));
+    const service = new ImageService(openPipeline, model, store, {
       nprobe: config.searchNprobe,
       searchConsistency: config.searchConsistency,
       streamConcurrency: config.streamConcurrency,
       textCacheSize: config.textCacheSize,
       upsertBatch: config.upsertBatch,
+      maxStreams: config.limits.maxStreams,
+      maxInflightAdds: config.limits.maxInflightAdds,
     });
-    const server = await startGrpcServer(config.listen, service, log);
+    const server = await startGrpcServer({ listen: config.listen, access: config.access }, service, log);
     log.info("svgvec listening", { address: server.address, milvus: address, collection: config.milvus.collection });
     const openStore = store;
     let closing: Promise<void> | undefined;
@@ -66,11 +69,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       port: server.port,
       milvusAddress: address,
       service,
-      pipeline,
+      pipeline: openPipeline,
       store: openStore,
       close: (graceMs = 10_000) =>
         (closing ??= (async () => {
           await server.close(graceMs);
+          await openPipeline.close();
           await openStore.close();
           await lite?.stop();
           await model.release();
@@ -78,6 +82,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         })()),
     };
   } catch (e) {
+    await pipeline?.close();
     await store?.close();
     await lite?.stop();
     await model.release();

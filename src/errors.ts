@@ -45,6 +45,11 @@ export class RenderError extends SvgVecError {
   readonly kind = "render";
 }
 
+/** The call carries no valid credentials (maps to UNAUTHENTICATED). */
+export class UnauthenticatedError extends SvgVecError {
+  readonly kind = "unauthenticated";
+}
+
 /** A limit was reached (maps to RESOURCE_EXHAUSTED). */
 export class LimitError extends SvgVecError {
   readonly kind = "limit";
@@ -80,6 +85,11 @@ export class ConfigError extends SvgVecError {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
   }
+}
+
+/** The caller cancelled the call or its deadline passed (maps to CANCELLED); its work stops. */
+export class CancelledError extends SvgVecError {
+  readonly kind = "cancelled";
 }
 
 /** The server is shutting down (maps to UNAVAILABLE). */

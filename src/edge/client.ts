@@ -36,11 +36,35 @@ type Unary<Req, Res> = (
 
 const Constructor = grpc.makeGenericClientConstructor(grpcServiceDefinition(SvgVecService), SvgVecService.name);
 
+export interface SvgVecClientOptions {
+  /** Channel credentials; plaintext unless given (grpc.credentials.createSsl(ca) for TLS). */
+  credentials?: grpc.ChannelCredentials;
+  /** Bearer token sent as "authorization" metadata on every call. */
+  token?: string;
+  channel?: grpc.ClientOptions;
+}
+
 export class SvgVecClient {
   readonly raw: grpc.Client;
 
-  constructor(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ClientOptions = {}) {
-    this.raw = new Constructor(address, credentials, options);
+  constructor(address: string, opts: SvgVecClientOptions = {}) {
+    const { token } = opts;
+    const interceptors: grpc.Interceptor[] =
+      token === undefined
+        ? []
+        : [
+            (options, next) =>
+              new grpc.InterceptingCall(next(options), {
+                start: (metadata, listener, nextStart) => {
+                  metadata.set("authorization", `Bearer ${token}`);
+                  nextStart(metadata, listener);
+                },
+              }),
+          ];
+    this.raw = new Constructor(address, opts.credentials ?? grpc.credentials.createInsecure(), {
+      ...opts.channel,
+      interceptors: [...(opts.channel?.interceptors ?? []), ...interceptors],
+    });
   }
 
   addImage(req: MessageInitShape<typeof AddImageRequestSchema>, opts?: CallOptions): Promise<AddImageResponse> {
@@ -63,18 +87,22 @@ export class SvgVecClient {
         err ? reject(err) : resolve(res!),
       );
     });
-    try {
-      for await (const item of items) {
-        if (!call.write(create(StreamAddImagesRequestSchema, item))) {
-          await new Promise((r) => call.once("drain", r));
+    // Write on the side: when the call fails first (a deadline, a refusal), stop waiting on the items.
+    const pump = (async () => {
+      try {
+        for await (const item of items) {
+          if (!call.write(create(StreamAddImagesRequestSchema, item))) {
+            await new Promise((r) => call.once("drain", r));
+          }
         }
+        call.end();
+      } catch (e) {
+        call.cancel();
+        throw e;
       }
-      call.end();
-    } catch (e) {
-      call.cancel();
-      throw e;
-    }
-    return done;
+    })();
+    done.catch(() => undefined);
+    return Promise.race([done, pump.then(() => done)]);
   }
 
   listImages(req: MessageInitShape<typeof ListImagesRequestSchema> = {}, opts?: CallOptions): AsyncIterable<ListImagesResponse> {

@@ -31,7 +31,7 @@ import {
   type StreamAddImagesRequest,
   type StreamAddImagesResponse,
 } from "../gen/svgvec/v1/svgvec_pb.js";
-import { SvgVecError } from "../errors.js";
+import { CancelledError, SvgVecError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { AddOutcome as ServiceOutcome, ImageService, StreamItem } from "../service/image-service.js";
 import type { Deployment, ImageRecord } from "../store/milvus-store.js";
@@ -66,7 +66,8 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
     <Req, Res>(method: string, body: (req: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       const abort = new AbortController();
-      call.on("cancelled", () => abort.abort(new Error("the client cancelled the call")));
+      // grpc-js reports a passed deadline as a cancellation too.
+      call.on("cancelled", () => abort.abort(new CancelledError("the call was cancelled or its deadline passed")));
       body(call.request, abort.signal).then(
         (res) => callback(null, res),
         (err: unknown) => callback(toServiceError(err, log, method)),
@@ -88,7 +89,7 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
       const abort = new AbortController();
       // Every item in flight listens for the stream's cancellation.
       setMaxListeners(0, abort.signal);
-      call.on("cancelled", () => abort.abort(new Error("the client cancelled the stream")));
+      call.on("cancelled", () => abort.abort(new CancelledError("the stream was cancelled or its deadline passed")));
       service.addStream(streamItems(call), abort.signal).then(
         (summary) =>
           callback(
@@ -110,7 +111,8 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
               ),
             }),
           ),
-        (err: unknown) => callback(toServiceError(err, log, "StreamAddImages")),
+        // A cancelled stream's reads fail with "Premature close"; report the cancellation instead.
+        (err: unknown) => callback(toServiceError(abort.signal.aborted ? abort.signal.reason : err, log, "StreamAddImages")),
       );
     },
 

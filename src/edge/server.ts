@@ -4,9 +4,12 @@
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { SvgVecService, file_svgvec_v1_svgvec } from "../gen/svgvec/v1/svgvec_pb.js";
+import { readFile } from "node:fs/promises";
+import type { AccessConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { ImageService } from "../service/image-service.js";
 import { grpcServiceDefinition } from "./grpc-adapter.js";
+import { authInterceptor } from "./auth.js";
 import { createHandlers } from "./handlers.js";
 import { createReflection } from "./reflection.js";
 
@@ -21,18 +24,25 @@ export interface GrpcServer {
 /** Messages above this size are refused with RESOURCE_EXHAUSTED by grpc-js. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
-export async function startGrpcServer(listen: string, service: ImageService, log: Logger): Promise<GrpcServer> {
+export interface ServerOptions {
+  listen: string;
+  access: AccessConfig;
+}
+
+export async function startGrpcServer({ listen, access }: ServerOptions, service: ImageService, log: Logger): Promise<GrpcServer> {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
+    interceptors: access.tokens.length > 0 ? [authInterceptor(access.tokens, log)] : [],
   });
   server.addService(grpcServiceDefinition(SvgVecService), createHandlers(service, log));
   const health = new HealthImplementation({ "": "SERVING", [SvgVecService.typeName]: "SERVING" });
   health.addToServer(server);
   createReflection([file_svgvec_v1_svgvec]).addToServer(server);
 
+  const creds = await credentials(access);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(listen, creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = listen.slice(0, listen.lastIndexOf(":"));
   return {
@@ -52,4 +62,10 @@ export async function startGrpcServer(listen: string, service: ImageService, log
         });
       }),
   };
+}
+
+async function credentials(access: AccessConfig): Promise<grpc.ServerCredentials> {
+  if (access.tlsCert === "") return grpc.ServerCredentials.createInsecure();
+  const [cert, key] = await Promise.all([readFile(access.tlsCert), readFile(access.tlsKey)]);
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
 }

@@ -3,6 +3,7 @@
  */
 import { status as Code, type ServiceError, Metadata } from "@grpc/grpc-js";
 import {
+  CancelledError,
   FetchError,
   InvalidArgumentError,
   LimitError,
@@ -12,6 +13,7 @@ import {
   ShuttingDownError,
   StoreUnavailableError,
   SvgVecError,
+  UnauthenticatedError,
 } from "../errors.js";
 import type { Logger } from "../log.js";
 
@@ -21,6 +23,8 @@ export function statusCode(err: unknown): Code {
   if (err instanceof FetchError) return err.refused ? Code.INVALID_ARGUMENT : Code.FAILED_PRECONDITION;
   if (err instanceof RenderError) return Code.FAILED_PRECONDITION;
   if (err instanceof LimitError) return Code.RESOURCE_EXHAUSTED;
+  if (err instanceof UnauthenticatedError) return Code.UNAUTHENTICATED;
+  if (err instanceof CancelledError) return Code.CANCELLED;
   if (err instanceof StoreUnavailableError || err instanceof ShuttingDownError) return Code.UNAVAILABLE;
   if (err instanceof SchemaMismatchError) return Code.FAILED_PRECONDITION;
   return Code.INTERNAL;

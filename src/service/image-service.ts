@@ -9,7 +9,7 @@
  * out at once.
  */
 import { LRUCache } from "lru-cache";
-import { SvgVecError, errorMessage } from "../errors.js";
+import { LimitError, SvgVecError, errorMessage } from "../errors.js";
 import { Batcher } from "../pipeline/batcher.js";
 import { type ClipModel, type ClipModelInfo, MAX_DYNAMIC_BATCH } from "../pipeline/clip.js";
 import type { ImagePipeline } from "../pipeline/image-pipeline.js";
@@ -57,6 +57,10 @@ export interface ImageServiceOptions {
   streamConcurrency: number;
   textCacheSize: number;
   upsertBatch: number;
+  /** StreamAddImages calls open at once; one more is refused. */
+  maxStreams: number;
+  /** AddImage calls in progress at once; one more is refused. */
+  maxInflightAdds: number;
 }
 
 interface PendingWrite {
@@ -73,6 +77,8 @@ export class ImageService {
   private readonly textCache: LRUCache<string, Float32Array> | undefined;
   /** What this process last wrote per id, to recognise a re-add of the same url and content. */
   private readonly written = new LRUCache<bigint, { url: string; contentHash: string }>({ max: 100_000 });
+  private activeAdds = 0;
+  private activeStreams = 0;
   /** Cumulative time in Milvus writes, for benchmarks. */
   readonly storeTimes = { writeMs: 0, writes: 0, rows: 0 };
 
@@ -92,6 +98,22 @@ export class ImageService {
 
   /** Embeds the SVG at url and upserts it under id. Nothing is written unless the embedding succeeded. */
   async add(id: bigint, url: string, opts: { includeVector?: boolean; signal?: AbortSignal } = {}): Promise<AddResult> {
+    // Refuse rather than queue: a client that floods AddImage learns at once, and memory stays bounded.
+    if (this.activeAdds >= this.options.maxInflightAdds) {
+      throw new LimitError(
+        `${this.options.maxInflightAdds} AddImage calls are already in progress (SVGVEC_MAX_INFLIGHT_ADDS); ` +
+          `retry with backoff, or send bulk imports through StreamAddImages`,
+      );
+    }
+    this.activeAdds++;
+    try {
+      return await this.addOne(id, url, opts);
+    } finally {
+      this.activeAdds--;
+    }
+  }
+
+  private async addOne(id: bigint, url: string, opts: { includeVector?: boolean; signal?: AbortSignal }): Promise<AddResult> {
     const svg = await this.pipeline.fetch(url, opts.signal);
     const unchanged = await this.unchanged(id, url, svg.contentHash, opts.includeVector === true);
     if (unchanged !== undefined) return unchanged;
@@ -141,6 +163,21 @@ export class ImageService {
    * memory stays bounded however long the stream.
    */
   async addStream(items: AsyncIterable<StreamItem>, signal?: AbortSignal): Promise<StreamSummary> {
+    if (this.activeStreams >= this.options.maxStreams) {
+      throw new LimitError(
+        `${this.options.maxStreams} StreamAddImages calls are already open (SVGVEC_MAX_STREAMS); ` +
+          `retry when one has finished, or send more items per stream`,
+      );
+    }
+    this.activeStreams++;
+    try {
+      return await this.streamAdds(items, signal);
+    } finally {
+      this.activeStreams--;
+    }
+  }
+
+  private async streamAdds(items: AsyncIterable<StreamItem>, signal?: AbortSignal): Promise<StreamSummary> {
     const summary: StreamSummary = { received: 0, added: 0, replaced: 0, unchanged: 0, failures: [] };
     const running = new Set<Promise<void>>();
     const process = async (item: StreamItem): Promise<void> => {
@@ -149,7 +186,7 @@ export class ImageService {
         return;
       }
       try {
-        const { outcome } = await this.add(item.id, item.url, signal ? { signal } : {});
+        const { outcome } = await this.addOne(item.id, item.url, signal ? { signal } : {});
         summary[outcome]++;
       } catch (e) {
         summary.failures.push({ index: item.index, id: item.id, url: item.url, error: asError(e) });

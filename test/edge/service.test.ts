@@ -6,22 +6,12 @@ import * as grpc from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { AddOutcome, MilvusDeployment, type Image } from "../../src/gen/svgvec/v1/svgvec_pb.js";
+import { code, details, failure } from "../helpers/calls.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
 import { grpcurl } from "../helpers/grpcurl.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
 
-const code = (e: unknown) => (e as grpc.ServiceError).code;
-const details = (e: unknown) => (e as grpc.ServiceError).details;
 const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-
-async function failure(p: Promise<unknown>): Promise<grpc.ServiceError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (e === undefined) throw new Error("expected the call to fail");
-  return e as grpc.ServiceError;
-}
 
 async function listAll(t: TestApp, req: { includeVectors?: boolean; limit?: bigint; pageSize?: number } = {}): Promise<Image[][]> {
   const pages: Image[][] = [];

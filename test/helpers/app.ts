@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type App, startApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { SvgVecClient } from "../../src/edge/client.js";
+import { SvgVecClient, type SvgVecClientOptions } from "../../src/edge/client.js";
 import { createLogger } from "../../src/log.js";
 import { uniqueCollection } from "./milvus.js";
 import { TINY_MODEL_DIR } from "./models.js";
@@ -24,6 +24,8 @@ export interface TestAppOptions {
   milvusAddress: string;
   collection?: string;
   env?: Record<string, string>;
+  /** How the test client connects (TLS, token). */
+  client?: SvgVecClientOptions;
 }
 
 export async function testConfig(opts: TestAppOptions): Promise<Config> {
@@ -44,7 +46,7 @@ export async function testConfig(opts: TestAppOptions): Promise<Config> {
 export async function startTestApp(opts: TestAppOptions): Promise<TestApp> {
   const config = await testConfig(opts);
   const app = await startApp(config, createLogger(config.logLevel));
-  const client = new SvgVecClient(app.address);
+  const client = new SvgVecClient(app.address, opts.client);
   return {
     app,
     client,

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { REPO_ROOT } from "../../src/models/generate.js";
+import { hostileSvg } from "./hostile.js";
 
 export const OPENMOJI_DIR = join(REPO_ROOT, "node_modules/openmoji/color/svg");
 export const FIXTURES_DIR = join(REPO_ROOT, "test/fixtures/svg");
@@ -31,19 +32,24 @@ export interface Corpus {
   base: string;
   /** URL of an OpenMoji SVG by hexcode, e.g. 1F436 (dog face). */
   openmoji(hexcode: string): string;
+  /** URL of a hostile case (see hostile.ts). */
+  hostile(name: string): string;
   /** URL of a file in test/fixtures/svg. */
   fixture(name: string): string;
   /** Paths requested so far, with their Range header. */
   requests: Array<{ path: string; range?: string }>;
+  /** Connections to /slow that the client has not closed yet. */
+  openSlow(): number;
   close(): Promise<void>;
 }
 
 export async function startCorpus(): Promise<Corpus> {
   const requests: Corpus["requests"] = [];
+  const slow = { open: 0 };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     requests.push({ path: url.pathname, ...(req.headers.range ? { range: req.headers.range } : {}) });
-    route(url, req, res).catch((e: unknown) => {
+    route(url, req, res, slow).catch((e: unknown) => {
       res.statusCode = 500;
       res.end(String(e));
     });
@@ -54,7 +60,9 @@ export async function startCorpus(): Promise<Corpus> {
     base,
     openmoji: (hex) => `${base}/openmoji/${hex}.svg`,
     fixture: (name) => `${base}/fixtures/${name}`,
+    hostile: (name) => `${base}/hostile/${name}`,
     requests,
+    openSlow: () => slow.open,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
@@ -63,7 +71,7 @@ export async function startCorpus(): Promise<Corpus> {
   };
 }
 
-async function route(url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function route(url: URL, req: http.IncomingMessage, res: http.ServerResponse, slow: { open: number }): Promise<void> {
   const [, kind, ...rest] = url.pathname.split("/");
   const name = rest.join("/");
   const svg = (body: Buffer, headers: Record<string, string> = {}) => {
@@ -75,6 +83,8 @@ async function route(url: URL, req: http.IncomingMessage, res: http.ServerRespon
       return svg(await readFile(join(OPENMOJI_DIR, safe(name))));
     case "fixtures":
       return svg(await readFile(join(FIXTURES_DIR, safe(name))));
+    case "hostile": // test/fixtures/hostile, placeholders filled in (see hostile.ts)
+      return svg(hostileSvg(safe(name), `http://${req.headers.host ?? "127.0.0.1"}`));
     case "gzip-encoded": // gzip content-encoding of a fixture
       return svg(gzipSync(await readFile(join(FIXTURES_DIR, safe(name)))), { "content-encoding": "gzip" });
     case "svgz": // a .svgz file: the body itself is gzip
@@ -118,6 +128,8 @@ async function route(url: URL, req: http.IncomingMessage, res: http.ServerRespon
       return pump();
     }
     case "slow": // headers at once, the body never
+      slow.open++;
+      res.on("close", () => slow.open--);
       res.writeHead(200, { "content-type": "image/svg+xml" });
       res.write("<svg");
       return;
