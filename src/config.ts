@@ -95,6 +95,8 @@ export interface Config {
   textCacheSize: number;
   /** Most rows per Milvus upsert. */
   upsertBatch: number;
+  /** On SIGTERM, how long running calls may take to finish before they are cancelled. */
+  shutdownGraceMs: number;
   /** Hugging Face endpoint for `svgvec model pull`. */
   hubEndpoint: string;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -228,6 +230,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     embedCacheSize: int("SVGVEC_EMBED_CACHE_SIZE", 10_000, 0, 1_000_000),
     textCacheSize: int("SVGVEC_TEXT_CACHE_SIZE", 1024, 0, 1_000_000),
     upsertBatch: int("SVGVEC_UPSERT_BATCH", 512, 1, 16_384),
+    shutdownGraceMs: int("SVGVEC_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     hubEndpoint: str("SVGVEC_HF_ENDPOINT", "https://huggingface.co").replace(/\/+$/, ""),
     logLevel: logLevel as Config["logLevel"],
   };

@@ -37,7 +37,7 @@ async function serve(): Promise<number> {
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info("shutting down", { signal });
-      app.close().then(done, (e: unknown) => {
+      app.close(config.shutdownGraceMs).then(done, (e: unknown) => {
         log.error("shutdown failed", { error: errorMessage(e) });
         done();
       });

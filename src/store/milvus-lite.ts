@@ -48,7 +48,8 @@ export class MilvusLite {
     const port = opts.port || (await freePort());
     const address = `127.0.0.1:${port}`;
     const libDir = join(binary, "..");
-    const child = spawn(binary, [dbFile, address, "ERROR"], {
+    const [command, args] = await dieWithParent(binary, [dbFile, address, "ERROR"], opts.python);
+    const child = spawn(command, args, {
       env: { ...process.env, LD_LIBRARY_PATH: [libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -94,6 +95,31 @@ export class MilvusLite {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * The command that runs binary and kills it when svgvec dies, even by SIGKILL:
+ * an orphaned Milvus Lite would keep the database locked and the next svgvec
+ * could not start. Linux's parent-death signal does this, set by setpriv
+ * (util-linux) or, failing that, by Python before it execs the binary.
+ */
+async function dieWithParent(binary: string, args: string[], python: string): Promise<[string, string[]]> {
+  if (process.platform !== "linux") return [binary, args];
+  if (await onPath("setpriv")) return ["setpriv", ["--pdeathsig", "KILL", "--", binary, ...args]];
+  const script =
+    "import ctypes, os, signal, sys\n" +
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)\n" +
+    // The parent may have died before prctl took effect.
+    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n" +
+    "os.execv(sys.argv[2], sys.argv[2:])";
+  return [python, ["-c", script, String(process.pid), binary, ...args]];
+}
+
+async function onPath(command: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? "").split(":").filter(Boolean)) {
+    if (await access(join(dir, command)).then(() => true, () => false)) return true;
+  }
+  return false;
 }
 
 async function findBinary(python: string): Promise<string> {

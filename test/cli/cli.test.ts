@@ -1,20 +1,20 @@
 /**
  * The built command line, as the README runs it.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SvgVecClient } from "../../src/edge/client.js";
-import { REPO_ROOT } from "../../src/models/generate.js";
 import { probeMilvus } from "../../src/store/milvus-lite.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
-import { TINY_MODEL_DIR } from "../helpers/models.js";
+import { waitFor } from "../helpers/wait.js";
+import { CLI, startServerProcess } from "../helpers/server-process.js";
 
 const execFileAsync = promisify(execFile);
-const CLI = join(REPO_ROOT, "dist/cli/main.js");
 
 describe("svgvec CLI", () => {
   let dataDir: string;
@@ -45,28 +45,8 @@ describe("svgvec CLI", () => {
   });
 
   it("serves on the embedded default, answers calls, and on SIGTERM stops Milvus Lite and exits 0", async () => {
-    const child: ChildProcess = spawn("node", [CLI, "serve"], {
-      env: {
-        ...process.env,
-        SVGVEC_LISTEN: "127.0.0.1:0",
-        SVGVEC_MODEL_DIR: TINY_MODEL_DIR,
-        SVGVEC_DATA_DIR: dataDir,
-        SVGVEC_FETCH_ALLOW_PRIVATE: "true",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-    const address = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout?.on("data", (c: Buffer) => {
-        out += c.toString();
-        const m = /svgvec listening on (\S+)/.exec(out);
-        if (m?.[1]) resolve(m[1]);
-      });
-      child.once("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-    });
-    const milvus = /"msg":"Milvus Lite started","address":"([^"]+)"/.exec(stderr)?.[1];
+    const server = await startServerProcess({ SVGVEC_DATA_DIR: dataDir });
+    const { address, milvusAddress: milvus } = server;
     expect(milvus).toBeDefined();
     const client = new SvgVecClient(address);
     try {
@@ -75,10 +55,34 @@ describe("svgvec CLI", () => {
     } finally {
       client.close();
     }
-    const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    child.kill("SIGTERM");
-    expect(await exit).toBe(0);
-    expect(stderr).toMatch(/"msg":"svgvec stopped"/);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).toMatch(/"msg":"svgvec stopped"/);
     expect(await probeMilvus(milvus!, 1000)).not.toBe(true);
+  });
+
+  it("on SIGTERM refuses new calls, cancels running ones after the grace period, and exits 0", async () => {
+    const server = await startServerProcess({ SVGVEC_DATA_DIR: dataDir, SVGVEC_SHUTDOWN_GRACE_MS: "1000", SVGVEC_FETCH_TIMEOUT_MS: "60000" });
+    const client = new SvgVecClient(server.address);
+    try {
+      // Downloads that would take a minute; the shutdown must not wait for them.
+      const running = client.streamAddImages(Array.from({ length: 4 }, (_, i) => ({ id: BigInt(100 + i), url: `${corpus.base}/slow` }))).catch((e: unknown) => e);
+      await waitFor(() => corpus.openSlow() >= 4);
+      const started = Date.now();
+      server.child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 200));
+      const late = new SvgVecClient(server.address);
+      const refused = await late.stats({ deadline: new Date(Date.now() + 2_000) }).catch((e: unknown) => e as { code: number });
+      late.close();
+      expect([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]).toContain((refused as { code: number }).code);
+      const err = (await running) as { code: number };
+      expect([grpc.status.UNAVAILABLE, grpc.status.CANCELLED]).toContain(err.code);
+      expect(await server.exited).toBe(0);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      await waitFor(() => corpus.openSlow() === 0);
+      expect(await probeMilvus(server.milvusAddress!, 1000)).not.toBe(true);
+    } finally {
+      client.close();
+    }
   });
 });

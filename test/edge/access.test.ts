@@ -10,6 +10,7 @@ import { SvgVecClient } from "../../src/edge/client.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
 import { code, details, failure } from "../helpers/calls.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
+import { waitFor } from "../helpers/wait.js";
 import { grpcurl } from "../helpers/grpcurl.js";
 import { type TestCertificate, makeCertificate } from "../helpers/tls.js";
 
@@ -169,11 +170,3 @@ describe("limits, deadlines and cancellation", () => {
     await waitFor(() => corpus.openSlow() === 0, 3_000);
   });
 });
-
-async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
