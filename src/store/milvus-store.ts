@@ -335,7 +335,10 @@ export class MilvusStore {
       return await fn();
     } catch (e) {
       if (e instanceof StoreUnavailableError || e instanceof SchemaMismatchError) throw e;
-      throw new StoreUnavailableError(`Milvus at ${this.opts.address} failed ${what}: ${errorMessage(e)}`, { cause: e });
+      throw new StoreUnavailableError(
+        `Milvus at ${this.opts.address} did not complete ${what} (${errorMessage(e)}); retry when Milvus is reachable again, svgvec reconnects by itself`,
+        { cause: e },
+      );
     }
   }
 }
