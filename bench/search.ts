@@ -9,12 +9,10 @@
  *        [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400]
  * Needs ghz (go install github.com/bojand/ghz/cmd/ghz@v0.120.0).
  */
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
@@ -24,10 +22,10 @@ import { ClipModel } from "../src/pipeline/clip.js";
 import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
 import { startStandalone } from "../test/helpers/milvus.js";
+import { ghz } from "../test/helpers/ghz.js";
 import { python } from "../test/helpers/models.js";
 import { runBench } from "./run.js";
 
-const execFileAsync = promisify(execFile);
 const { values } = parseArgs({
   options: {
     milvus: { type: "string", default: "lite" },
@@ -52,38 +50,17 @@ function randomUnit(dim = 512): number[] {
   return v.map((x) => x / n);
 }
 
-function ghzPath(): string {
-  const p = join(process.env.GOPATH ?? join(homedir(), "go"), "bin", "ghz");
-  if (!existsSync(p)) throw new Error(`ghz not found at ${p}: go install github.com/bojand/ghz/cmd/ghz@v0.120.0`);
-  return p;
-}
-
-interface GhzReport {
-  rps: number;
-  latencyDistribution: Array<{ percentage: number; latency: number }>;
-  statusCodeDistribution: Record<string, number>;
-}
-
 let ghzCalls = 0;
 
-async function ghz(address: string, concurrency: number): Promise<{ p50: number; p95: number; p99: number; qps: number; errors: number }> {
-  const { stdout } = await execFileAsync(
-    ghzPath(),
-    [
-      "--insecure",
-      "--call", "svgvec.v1.SvgVecService/Search",
-      // Texts unique to this call too, so neither the warm-up nor an earlier level fills the query cache.
-      "-d", `{"text": "icon {{.RequestNumber}} of load ${ghzCalls++} at ${Date.now()}", "k": 10}`,
-      "-n", String(REQUESTS),
-      "-c", String(concurrency),
-      "--timeout", "30s",
-      "-O", "json",
-      address,
-    ],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  const r = JSON.parse(stdout) as GhzReport;
-  const at = (p: number) => (r.latencyDistribution.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
+async function load(address: string, concurrency: number): Promise<{ p50: number; p95: number; p99: number; qps: number; errors: number }> {
+  const r = await ghz(address, {
+    call: "svgvec.v1.SvgVecService/Search",
+    // Texts unique to this call too, so neither the warm-up nor an earlier level fills the query cache.
+    data: `{"text": "icon {{.RequestNumber}} of load ${ghzCalls++} at ${Date.now()}", "k": 10}`,
+    requests: REQUESTS,
+    concurrency,
+  });
+  const at = (p: number) => (r.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
   const errors = Object.entries(r.statusCodeDistribution).filter(([k]) => k !== "OK").reduce((a, [, n]) => a + n, 0);
   return { p50: at(50), p95: at(95), p99: at(99), qps: r.rps, errors };
 }
@@ -146,13 +123,13 @@ async function main(): Promise<void> {
       });
       const app = await startApp(config, createLogger("error"));
       try {
-        await ghz(app.address, 1); // warm-up
+        await load(app.address, 1); // warm-up
         lines.push(`\n${size.toLocaleString("en")} vectors, ${values.milvus} Milvus (${info.indexType}, nprobe 16, ${CONSISTENCY} consistency), ${new Date().toISOString()}`);
         lines.push(`bare text encoder p50 ${encP50.toFixed(1)} ms, bare Milvus search p50 ${milvusP50.toFixed(1)} ms (p99 ${pct(bare, 99).toFixed(1)} ms), sum ${(encP50 + milvusP50).toFixed(1)} ms\n`);
         lines.push("| concurrency | requests | p50 ms | p95 ms | p99 ms | QPS | errors | p50 / (encoder + Milvus) | p99 / p50 |");
         lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (const c of CONCURRENCY) {
-          const r = await ghz(app.address, c);
+          const r = await load(app.address, c);
           lines.push(
             `| ${c} | ${REQUESTS} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.qps.toFixed(1)} | ${r.errors} | ` +
               `${(r.p50 / (encP50 + milvusP50)).toFixed(2)} | ${(r.p99 / r.p50).toFixed(2)} |`,

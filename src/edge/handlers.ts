@@ -99,7 +99,7 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
               added: BigInt(summary.added),
               replaced: BigInt(summary.replaced),
               unchanged: BigInt(summary.unchanged),
-              failed: BigInt(summary.failures.length),
+              failed: BigInt(summary.failed),
               failures: summary.failures.map((f) =>
                 create(ItemFailureSchema, {
                   id: f.id ?? 0n,

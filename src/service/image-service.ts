@@ -40,8 +40,13 @@ export interface StreamSummary {
   added: number;
   replaced: number;
   unchanged: number;
+  failed: number;
+  /** The first MAX_LISTED_FAILURES failures by index. */
   failures: ItemFailure[];
 }
+
+/** Failures listed in a stream's summary; the rest are only counted, so memory stays bounded. */
+export const MAX_LISTED_FAILURES = 1000;
 
 export interface Stats {
   totalImages: number;
@@ -178,18 +183,24 @@ export class ImageService {
   }
 
   private async streamAdds(items: AsyncIterable<StreamItem>, signal?: AbortSignal): Promise<StreamSummary> {
-    const summary: StreamSummary = { received: 0, added: 0, replaced: 0, unchanged: 0, failures: [] };
+    const summary: StreamSummary = { received: 0, added: 0, replaced: 0, unchanged: 0, failed: 0, failures: [] };
+    const fail = (failure: ItemFailure) => {
+      summary.failed++;
+      summary.failures.push(failure);
+      // Items finish out of order; trim now and then to the lowest indexes.
+      if (summary.failures.length >= 2 * MAX_LISTED_FAILURES) keepFirstFailures(summary);
+    };
     const running = new Set<Promise<void>>();
     const process = async (item: StreamItem): Promise<void> => {
       if ("invalid" in item) {
-        summary.failures.push({ index: item.index, id: item.id, url: item.url, error: item.invalid });
+        fail({ index: item.index, id: item.id, url: item.url, error: item.invalid });
         return;
       }
       try {
         const { outcome } = await this.addOne(item.id, item.url, signal ? { signal } : {});
         summary[outcome]++;
       } catch (e) {
-        summary.failures.push({ index: item.index, id: item.id, url: item.url, error: asError(e) });
+        fail({ index: item.index, id: item.id, url: item.url, error: asError(e) });
       }
     };
     for await (const item of items) {
@@ -199,7 +210,7 @@ export class ImageService {
       if (running.size >= this.options.streamConcurrency) await Promise.race(running);
     }
     await Promise.all(running);
-    summary.failures.sort((a, b) => a.index - b.index);
+    keepFirstFailures(summary);
     return summary;
   }
 
@@ -237,6 +248,11 @@ export class ImageService {
       return this.store.remove(id);
     });
   }
+}
+
+function keepFirstFailures(summary: StreamSummary): void {
+  summary.failures.sort((a, b) => a.index - b.index);
+  summary.failures.length = Math.min(summary.failures.length, MAX_LISTED_FAILURES);
 }
 
 function asError(e: unknown): Error {

@@ -7,6 +7,7 @@ import { service as healthService } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { AddOutcome, MilvusDeployment, type Image } from "../../src/gen/svgvec/v1/svgvec_pb.js";
 import { code, details, failure } from "../helpers/calls.js";
+import { HOSTILE_CASES } from "../helpers/hostile.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
 import { grpcurl } from "../helpers/grpcurl.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
@@ -213,6 +214,88 @@ describe("svgvec.v1 on Milvus Lite", () => {
       const err = await failure(t.client.addImage({ id: 1n, url: `https://example.com/${"a".repeat(5 * 1024 * 1024)}` }));
       expect(code(err)).toBe(grpc.status.RESOURCE_EXHAUSTED);
     });
+
+    it("answers RESOURCE_EXHAUSTED for a 5 MiB search text", async () => {
+      const err = await failure(t.client.search({ text: "a".repeat(5 * 1024 * 1024) }));
+      expect(code(err)).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(details(err)).toMatch(/larger than max/);
+    });
+
+    const M = "svgvec.v1.SvgVecService";
+    it.each([
+      ["an id above int64", "AddImage", '{"id": "9223372036854775808", "url": "https://example.com/a.svg"}', /"9223372036854775808": value out of range/],
+      ["an id below int64", "AddImage", '{"id": "-9223372036854775809", "url": "https://example.com/a.svg"}', /value out of range/],
+      ["a text id", "AddImage", '{"id": "abc", "url": "https://example.com/a.svg"}', /parsing "abc": invalid syntax/],
+      ["a fractional id", "AddImage", '{"id": 1.5, "url": "https://example.com/a.svg"}', /parsing "1.5": invalid syntax/],
+      ["a numeric url", "AddImage", '{"id": 1, "url": 7}', /expecting string/],
+      ["a misspelt field", "AddImage", '{"id": 1, "uri": "https://example.com/a.svg"}', /no known field named uri/],
+      ["a text k", "Search", '{"text": "dog", "k": "lots"}', /parsing "lots": invalid syntax/],
+      ["a k above uint32", "Search", '{"text": "dog", "k": 4294967296}', /out of range/],
+      ["a text id", "Remove", '{"id": "one"}', /invalid syntax/],
+    ])("grpcurl refuses %s for %s before anything is sent", async (_what, method, json, message) => {
+      const before = await count();
+      const r = await grpcurl(["-plaintext", "-d", json, t.app.address, `${M}/${method}`]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+      expect(await count()).toBe(before);
+    });
+
+    it.each([
+      ["AddImage", '{"id": "5", "url": "ftp://example.com/a.svg"}', "InvalidArgument", /url: scheme ftp: is not supported; use http or https/],
+      ["AddImage", '{"url": "https://example.com/a.svg"}', "InvalidArgument", /id: is required/],
+      ["Search", '{"text": "dog", "k": 0}', "InvalidArgument", /k: is 0; send a number from 1 to 16384/],
+      ["Search", '{"text": "dog", "k": 16385}', "InvalidArgument", /k: is 16385/],
+      ["Search", '{"text": ""}', "InvalidArgument", /text: is empty/],
+    ])("answers grpcurl's %s %s with %s and a fix", async (method, json, codeName, message) => {
+      const before = await count();
+      const r = await grpcurl(["-plaintext", "-d", json, t.app.address, `${M}/${method}`]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`Code: ${codeName}`));
+      expect(r.stderr).toMatch(message);
+      expect(await count()).toBe(before);
+    });
+
+    it("reports each of 10,000 invalid streamed items, lists the first 1,000, and writes nothing", async () => {
+      const before = await count();
+      const bad = [
+        (i: number) => ({ id: BigInt(i), url: "" }),
+        (i: number) => ({ id: BigInt(i), url: "gopher://example.com/a.svg" }),
+        (i: number) => ({ url: `https://example.com/${i}.svg` }),
+        (i: number) => ({ id: BigInt(i), url: `https://example.com/${"x".repeat(2001)}` }),
+      ];
+      const res = await t.client.streamAddImages(Array.from({ length: 10_000 }, (_, i) => bad[i % 4]!(i)));
+      expect(Number(res.received)).toBe(10_000);
+      expect(Number(res.failed)).toBe(10_000);
+      expect(Number(res.added + res.replaced + res.unchanged)).toBe(0);
+      expect(res.failures).toHaveLength(1000);
+      expect(res.failures.map((f) => Number(f.index))).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+      expect(res.failures.every((f) => f.code === "INVALID_ARGUMENT")).toBe(true);
+      expect(res.failures.slice(0, 4).map((f) => f.reason)).toEqual([
+        expect.stringMatching(/url: is required/),
+        expect.stringMatching(/scheme gopher: is not supported/),
+        expect.stringMatching(/id: is required/),
+        expect.stringMatching(/url: is 2021 characters; at most 2000/),
+      ]);
+      expect(await count()).toBe(before);
+    });
+  });
+
+  it("takes the hostile SVG corpus in one stream: safe ones stored, the rest reported, the server unharmed", async () => {
+    const cases = HOSTILE_CASES.filter((c) => c.outcome !== "times out");
+    const before = await count();
+    const res = await t.client.streamAddImages(cases.map((c, i) => ({ id: BigInt(900_000 + i), url: corpus.hostile(c.name) })));
+    const failed = new Map(res.failures.map((f) => [Number(f.index), f]));
+    cases.forEach((c, i) => {
+      if (c.outcome === "renders") {
+        expect(failed.get(i), c.name).toBeUndefined();
+      } else {
+        expect(failed.get(i)?.code, c.name).toBe("FAILED_PRECONDITION");
+        expect(failed.get(i)?.reason, c.name).toMatch(c.outcome as RegExp);
+      }
+    });
+    expect(await count()).toBe(before + cases.filter((c) => c.outcome === "renders").length);
+    expect(corpus.requests.filter((r) => r.path.startsWith("/canary/"))).toEqual([]);
+    expect((await t.client.search({ text: "still serving" })).hits.length).toBeGreaterThan(0);
   });
 
   it("describes itself through reflection and works from grpcurl", async () => {

@@ -217,13 +217,16 @@ export type StreamAddImagesResponse = Message<"svgvec.v1.StreamAddImagesResponse
   replaced: bigint;
 
   /**
-   * Items not stored; each is listed in failures.
+   * Items not stored.
    *
    * @generated from field: uint64 failed = 4;
    */
   failed: bigint;
 
   /**
+   * The failed items, in stream order; only the first 1,000 are listed, so that
+   * the summary of a huge stream stays small.
+   *
    * @generated from field: repeated svgvec.v1.ItemFailure failures = 5;
    */
   failures: ItemFailure[];
