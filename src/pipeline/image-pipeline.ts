@@ -1,6 +1,6 @@
 /**
  * URL in, embedding out, as a pipeline: downloads and renders run concurrently
- * (renders on libuv's thread pool), images are batched into the encoder's
+ * (renders in a pool of worker threads), images are batched into the encoder's
  * worker, and nothing is done twice: the same SVG bytes are embedded once,
  * whatever ids and URLs they arrive under (content hash, bounded LRU, plus
  * sharing of an embedding still in progress).
