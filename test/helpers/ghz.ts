@@ -3,23 +3,13 @@
  * for the load test and the search benchmark.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
+import { goBinary } from "./go-bin.js";
 
 const execFileAsync = promisify(execFile);
 
 export function ghzPath(): string {
-  const candidates = [
-    process.env.GHZ,
-    process.env.GOBIN && join(process.env.GOBIN, "ghz"),
-    join(process.env.GOPATH ?? join(homedir(), "go"), "bin", "ghz"),
-    ...(process.env.PATH ?? "").split(":").map((d) => join(d, "ghz")),
-  ];
-  const found = candidates.find((c): c is string => typeof c === "string" && c !== "" && existsSync(c));
-  if (found === undefined) throw new Error("ghz not found: go install github.com/bojand/ghz/cmd/ghz@v0.120.0");
-  return found;
+  return goBinary("ghz", "GHZ", "go install github.com/bojand/ghz/cmd/ghz@v0.120.0");
 }
 
 export interface GhzRun {
