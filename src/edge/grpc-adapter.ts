@@ -3,7 +3,7 @@
  * definition derived from the generated descriptor, with protobuf-es doing the
  * (de)serialisation, instead of hand-written stubs per method.
  */
-import { fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 
 export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {
@@ -31,6 +31,25 @@ function serializer<D extends DescMessage>(schema: D): (msg: MessageShape<D>) =>
   };
 }
 
+const MALFORMED = Symbol("malformed");
+
+/**
+ * grpc-js answers a request that fails to deserialise with INTERNAL, which
+ * blames the server for the client's bytes. So a malformed request becomes an
+ * empty message marked with why, and the handlers answer INVALID_ARGUMENT.
+ */
 function deserializer<D extends DescMessage>(schema: D): (buf: Buffer) => MessageShape<D> {
-  return (buf) => fromBinary(schema, buf);
+  return (buf) => {
+    try {
+      return fromBinary(schema, buf);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      return Object.assign(create(schema), { [MALFORMED]: `is not a valid ${schema.typeName} message (${why})` });
+    }
+  };
+}
+
+/** Why a request could not be decoded, or undefined when it was. */
+export function malformed(message: object): string | undefined {
+  return (message as { [MALFORMED]?: string })[MALFORMED];
 }

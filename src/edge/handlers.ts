@@ -31,10 +31,11 @@ import {
   type StreamAddImagesRequest,
   type StreamAddImagesResponse,
 } from "../gen/svgvec/v1/svgvec_pb.js";
-import { CancelledError, SvgVecError } from "../errors.js";
+import { CancelledError, InvalidArgumentError, SvgVecError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { AddOutcome as ServiceOutcome, ImageService, StreamItem } from "../service/image-service.js";
 import type { Deployment, ImageRecord } from "../store/milvus-store.js";
+import { malformed } from "./grpc-adapter.js";
 import { codeName, statusCode, statusMessage, toServiceError } from "./status.js";
 import { requireId, requireK, requireLimit, requireNprobe, requirePageSize, requireText, requireUrl } from "./validate.js";
 
@@ -63,15 +64,17 @@ const DEPLOYMENTS: Record<Deployment, MilvusDeployment> = {
 export function createHandlers(service: ImageService, log: Logger): SvgVecHandlers {
   /** Runs a unary handler body and answers with its result or its error's status. */
   const unary =
-    <Req, Res>(method: string, body: (req: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    <Req extends object, Res>(method: string, body: (req: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       const abort = new AbortController();
       // grpc-js reports a passed deadline as a cancellation too.
       call.on("cancelled", () => abort.abort(new CancelledError("the call was cancelled or its deadline passed")));
-      body(call.request, abort.signal).then(
-        (res) => callback(null, res),
-        (err: unknown) => callback(toServiceError(err, log, method)),
-      );
+      Promise.resolve()
+        .then(() => body(requireDecoded(call.request), abort.signal))
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => callback(toServiceError(err, log, method)),
+        );
     };
 
   return {
@@ -121,10 +124,11 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
       call.on("cancelled", () => (cancelled = true));
       void (async () => {
         try {
+          const req = requireDecoded(call.request);
           const pages = service.list({
-            includeVectors: call.request.includeVectors,
-            limit: requireLimit(call.request.limit),
-            pageSize: requirePageSize(call.request.pageSize),
+            includeVectors: req.includeVectors,
+            limit: requireLimit(req.limit),
+            pageSize: requirePageSize(req.pageSize),
           });
           for await (const page of pages) {
             if (cancelled) return;
@@ -177,12 +181,19 @@ async function* streamItems(call: AsyncIterable<StreamAddImagesRequest>): AsyncG
   for await (const req of call) {
     const i = index++;
     try {
+      requireDecoded(req);
       yield { index: i, id: requireId(req.id), url: requireUrl(req.url) };
     } catch (e) {
       if (!(e instanceof SvgVecError)) throw e;
       yield { index: i, id: req.id, url: req.url.slice(0, 2000), invalid: e };
     }
   }
+}
+
+function requireDecoded<T extends object>(req: T): T {
+  const why = malformed(req);
+  if (why !== undefined) throw new InvalidArgumentError("request", `${why}; send a message built from svgvec/v1/svgvec.proto`);
+  return req;
 }
 
 function toImage(r: ImageRecord): Image {

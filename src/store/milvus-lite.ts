@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { StoreUnavailableError, errorMessage } from "../errors.js";
+import { MILVUS_CHANNEL_OPTIONS } from "./milvus-store.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -138,7 +139,7 @@ async function findBinary(python: string): Promise<string> {
 
 /** true when a Milvus answers on address, else why not. */
 export async function probeMilvus(address: string, timeoutMs = 2_000): Promise<true | string> {
-  const client = new MilvusClient({ address, timeout: timeoutMs, logLevel: "error" });
+  const client = new MilvusClient({ address, timeout: timeoutMs, logLevel: "error", channelOptions: MILVUS_CHANNEL_OPTIONS });
   // The client starts connecting at once; a refused connection must not surface as an unhandled rejection.
   client.connectPromise.catch(() => undefined);
   try {

@@ -73,6 +73,13 @@ interface Status {
 
 const STRONG = ConsistencyLevelEnum.Strong;
 
+/**
+ * The SDK pings every 10 s even when idle; Milvus Lite's gRPC server allows one ping per 5 minutes
+ * without data and answers more with GOAWAY, failing the calls in flight (RESOURCE_EXHAUSTED
+ * "Bandwidth exhausted") during long upserts. Calls have deadlines anyway.
+ */
+export const MILVUS_CHANNEL_OPTIONS = { "grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0 };
+
 export class MilvusStore {
   private constructor(
     private readonly client: MilvusClient,
@@ -86,10 +93,7 @@ export class MilvusStore {
       ...(opts.token ? { token: opts.token } : {}),
       timeout: opts.timeoutMs ?? 30_000,
       logLevel: "error",
-      // The SDK pings every 10 s even when idle; Milvus Lite's gRPC server allows one ping per
-      // 5 minutes without data and answers more with GOAWAY, failing the calls in flight
-      // (RESOURCE_EXHAUSTED "Bandwidth exhausted") during long upserts. Calls have deadlines anyway.
-      channelOptions: { "grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0 },
+      channelOptions: MILVUS_CHANNEL_OPTIONS,
     });
     client.connectPromise.catch(() => undefined);
     const store = new MilvusStore(client, opts);

@@ -215,6 +215,23 @@ describe("svgvec.v1 on Milvus Lite", () => {
       expect(code(err)).toBe(grpc.status.RESOURCE_EXHAUSTED);
     });
 
+    it.each([
+      ["an id varint that never ends", [0x08, 0xff, 0xff, 0xff], /premature EOF/],
+      ["an id varint longer than 64 bits", [0x08, ...Array<number>(10).fill(0xff), 0x01], /invalid varint/],
+      ["a url that is not UTF-8", [0x08, 0x01, 0x12, 0x02, 0xff, 0xfe], /not valid for encoding utf-8/],
+    ])("answers INVALID_ARGUMENT, not INTERNAL, for AddImage bytes with %s", async (_what, bytes, why) => {
+      const before = await count();
+      const raw = new grpc.Client(t.app.address, grpc.credentials.createInsecure());
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        raw.makeUnaryRequest(`/svgvec.v1.SvgVecService/AddImage`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), (e) => resolve(e)),
+      );
+      raw.close();
+      expect(code(err)).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(details(err)).toMatch(/^request: is not a valid svgvec\.v1\.AddImageRequest message/);
+      expect(details(err)).toMatch(why);
+      expect(await count()).toBe(before);
+    });
+
     it("answers RESOURCE_EXHAUSTED for a 5 MiB search text", async () => {
       const err = await failure(t.client.search({ text: "a".repeat(5 * 1024 * 1024) }));
       expect(code(err)).toBe(grpc.status.RESOURCE_EXHAUSTED);
