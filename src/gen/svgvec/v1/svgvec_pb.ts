@@ -686,13 +686,19 @@ export const MilvusDeploymentSchema: GenEnum<MilvusDeployment> = /*@__PURE__*/
  *
  * An add is "acknowledged" when the server has answered it: AddImage's
  * response, or, for StreamAddImages, the final response that counts the item
- * as added or replaced. An acknowledged record has been written to Milvus and
- * survives a restart of svgvec.
+ * as added, replaced or unchanged. An acknowledged record has been written to
+ * Milvus and survives a restart of svgvec, even one killed with SIGKILL. An
+ * item of a stream that ended without its final response (a crash, a lost
+ * connection) is not acknowledged: it may or may not be stored, whole if it
+ * is, and sending the stream again converges to the same state.
  *
  * Errors use the standard gRPC codes: INVALID_ARGUMENT for bad input (the
  * message names the field and what to fix), NOT_FOUND, FAILED_PRECONDITION for
- * an image that cannot be fetched or rendered, RESOURCE_EXHAUSTED for limits,
- * UNAVAILABLE when Milvus cannot be reached (safe to retry).
+ * an image that cannot be fetched or rendered, RESOURCE_EXHAUSTED for limits
+ * (message size, concurrent calls), UNAUTHENTICATED without a valid bearer
+ * token when the server requires one, CANCELLED or DEADLINE_EXCEEDED when the
+ * caller gave up (the work stops, nothing is written), and UNAVAILABLE when
+ * Milvus cannot be reached or the server is shutting down (safe to retry).
  *
  * @generated from service svgvec.v1.SvgVecService
  */
