@@ -49,10 +49,12 @@ export interface ModelConfig {
 export interface RenderConfig {
   /** Background the SVG is composited onto, as [r, g, b] 0..255. */
   background: [number, number, number];
-  /** Time one SVG may take to render before it is abandoned and its render process replaced. */
+  /** Time one SVG may take to render before it is abandoned and its render worker replaced. */
   timeoutMs: number;
-  /** Render processes; each renders one SVG at a time. */
+  /** Render worker threads; each renders one SVG at a time. */
   workers: number;
+  /** Memory each render worker's renderer may use; an SVG that needs more fails and its worker is replaced. */
+  maxMemoryMb: number;
 }
 
 export interface AccessConfig {
@@ -223,6 +225,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       background: background ?? [255, 255, 255],
       timeoutMs: int("SVGVEC_RENDER_TIMEOUT_MS", 5_000, 10, 600_000),
       workers: int("SVGVEC_RENDER_WORKERS", availableParallelism(), 1, 256),
+      maxMemoryMb: int("SVGVEC_RENDER_MAX_MEMORY_MB", 256, 16, 4096),
     },
     streamConcurrency: int("SVGVEC_STREAM_CONCURRENCY", 32, 1, 1024),
     searchNprobe: int("SVGVEC_SEARCH_NPROBE", 16, 1, 65536),

@@ -16,6 +16,7 @@ describe("loadConfig", () => {
     expect(c.access).toEqual({ tokens: [], tlsCert: "", tlsKey: "" });
     expect(c.limits).toEqual({ maxStreams: 16, maxInflightAdds: 256 });
     expect(c.render.timeoutMs).toBe(5_000);
+    expect(c.render.maxMemoryMb).toBe(256);
   });
 
   it("reads the access, limit and render settings", () => {
@@ -28,6 +29,7 @@ describe("loadConfig", () => {
         SVGVEC_MAX_INFLIGHT_ADDS: "3",
         SVGVEC_RENDER_TIMEOUT_MS: "250",
         SVGVEC_RENDER_WORKERS: "3",
+        SVGVEC_RENDER_MAX_MEMORY_MB: "64",
         SVGVEC_FETCH_ALLOW_CIDRS: "10.20.0.0/16, fd00:1::/64",
       },
       process.cwd(),
@@ -35,7 +37,7 @@ describe("loadConfig", () => {
     expect(c.access.tokens).toEqual(["0123456789abcdef0123", "fedcba9876543210fedc"]);
     expect(c.access.tlsCert).toMatch(/\/package\.json$/);
     expect(c.limits).toEqual({ maxStreams: 2, maxInflightAdds: 3 });
-    expect([c.render.timeoutMs, c.render.workers]).toEqual([250, 3]);
+    expect([c.render.timeoutMs, c.render.workers, c.render.maxMemoryMb]).toEqual([250, 3, 64]);
     expect(c.fetch.allowCidrs).toEqual(["10.20.0.0/16", "fd00:1::/64"]);
   });
 

@@ -51,7 +51,7 @@ export class ImagePipeline {
       concurrency: 1,
     });
     this.byContent = embedCacheSize > 0 ? new LRUCache({ max: embedCacheSize }) : undefined;
-    this.renderer = new RenderPool({ workers: renderConfig.workers, timeoutMs: renderConfig.timeoutMs });
+    this.renderer = new RenderPool(renderConfig);
   }
 
   close(): Promise<void> {

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { RenderError, errorMessage } from "../errors.js";
-import type { RenderResult, RenderTask } from "./render-worker.js";
+import type { RenderResult, RenderTask, RenderWorkerData } from "./render-worker.js";
 
 export interface RenderedRgb {
   /** size x size x 3 bytes, row-major RGB. */
@@ -42,6 +42,8 @@ export interface RenderPoolOptions {
   workers: number;
   /** Time one SVG may take; past it, its worker is terminated and replaced. */
   timeoutMs: number;
+  /** Memory each worker's renderer may grow to; an SVG that needs more fails and its worker is replaced. */
+  maxMemoryMb: number;
 }
 
 /**
@@ -62,6 +64,9 @@ export class RenderPool {
       minThreads: options.workers,
       maxThreads: options.workers,
       idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: { maxMemoryBytes: options.maxMemoryMb * 2 ** 20 } satisfies RenderWorkerData,
+      // The renderer's memory is WebAssembly memory, capped above; this bounds the thread's JavaScript side.
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
     });
   }
 
@@ -77,7 +82,14 @@ export class RenderPool {
     const both = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
     let result: RenderResult;
     try {
-      result = await this.pool.run({ svg: bytes, size, background }, { name: "render", signal: both });
+      for (let attempt = 1; ; attempt++) {
+        const r = await this.pool.run({ svg: bytes, size, background }, { name: "render", signal: both });
+        result = r;
+        if (r.ok || r.retire === undefined) break;
+        // A trapped renderer's state is undefined: retire its thread (the pool starts a fresh one).
+        await this.pool.threads.find((t) => t.threadId === r.retire)?.terminate();
+        if (r.retry !== true || attempt === 3) break;
+      }
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       if (timeout.aborted) {

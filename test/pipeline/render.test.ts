@@ -11,7 +11,7 @@ const WHITE = [255, 255, 255] as const;
 const fixture = (name: string) => readFileSync(join(FIXTURES_DIR, name));
 const pixel = (rgb: Uint8Array, size: number, x: number, y: number) => Array.from(rgb.subarray((y * size + x) * 3, (y * size + x) * 3 + 3));
 
-const pool = new RenderPool({ workers: 2, timeoutMs: 10_000 });
+const pool = new RenderPool({ workers: 2, timeoutMs: 10_000, maxMemoryMb: 256 });
 const renderSvg = (bytes: Uint8Array, size: number, bg: readonly [number, number, number]) => pool.render(bytes, size, bg);
 /** A 1x1 red PNG. */
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==", "base64");
@@ -91,7 +91,7 @@ describe("RenderPool", () => {
 
 describe("RenderPool on hostile SVGs", () => {
   // A short limit, so the slow cases are abandoned quickly; the rest render in well under it.
-  const hostilePool = new RenderPool({ workers: 2, timeoutMs: 3_000 });
+  const hostilePool = new RenderPool({ workers: 2, timeoutMs: 3_000, maxMemoryMb: 256 });
   let corpus: Corpus;
   beforeAll(async () => {
     corpus = await startCorpus();
@@ -144,8 +144,30 @@ describe("RenderPool on hostile SVGs", () => {
   });
 });
 
+describe("RenderPool memory cap", () => {
+  // huge-path.svg renders in about 60 MiB (it renders under the 256 MiB cap above).
+  const smallPool = new RenderPool({ workers: 1, timeoutMs: 10_000, maxMemoryMb: 32 });
+  afterAll(() => smallPool.close());
+
+  it("abandons an SVG that needs more memory than the cap, and renders the next one on a fresh renderer", async () => {
+    const red = readFileSync(join(HOSTILE_DIR, "red.svg"));
+    const huge = hostileSvg("generated/huge-path.svg", "http://127.0.0.1:9");
+    const results = await Promise.allSettled([huge, red, huge, red].map((svg) => smallPool.render(svg, 224, WHITE)));
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "rejected", "fulfilled"]);
+    for (const r of results) {
+      if (r.status === "rejected") {
+        expect(r.reason).toBeInstanceOf(RenderError);
+        expect((r.reason as Error).message).toMatch(/needs more than 32 MiB of memory to render and was abandoned; .*SVGVEC_RENDER_MAX_MEMORY_MB/);
+      } else {
+        expect(r.value.rgb.every((v, i) => v === (i % 3 === 0 ? 255 : 0))).toBe(true);
+      }
+    }
+    expect(smallPool.threads).toBe(1);
+  });
+});
+
 describe("RenderPool under fuzzing", () => {
-  const fuzzPool = new RenderPool({ workers: 2, timeoutMs: 5_000 });
+  const fuzzPool = new RenderPool({ workers: 2, timeoutMs: 5_000, maxMemoryMb: 256 });
   afterAll(() => fuzzPool.close());
 
   const num = fc.oneof(fc.integer({ min: -1e9, max: 1e9 }).map(String), fc.double().map(String), fc.constantFrom("1e308", "-0", "NaN", "50%", "1e-300", ""));
