@@ -29,9 +29,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const model = await ClipModel.load(await readModelDir(config.model), config.model.intraOpThreads);
   log.info("model loaded", { model: model.info.name, dir: model.info.dir, visualBatch: model.info.visualBatch ?? "dynamic" });
 
+  // Render threads start while Milvus does; the pipeline needs nothing from it.
+  const pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize);
   let lite: MilvusLite | undefined;
   let store: MilvusStore | undefined;
-  let pipeline: ImagePipeline | undefined;
   try {
     let address = config.milvus.address;
     if (address === "") {
@@ -50,8 +51,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       collection: config.milvus.collection,
       ...(lite ? { deployment: "lite" as const } : {}),
     });
-    const openPipeline = (pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize));
-    const service = new ImageService(openPipeline, model, store, {
+    const service = new ImageService(pipeline, model, store, {
       nprobe: config.searchNprobe,
       searchConsistency: config.searchConsistency,
       streamConcurrency: config.streamConcurrency,
@@ -69,12 +69,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       port: server.port,
       milvusAddress: address,
       service,
-      pipeline: openPipeline,
+      pipeline,
       store: openStore,
       close: (graceMs = 10_000) =>
         (closing ??= (async () => {
           await server.close(graceMs);
-          await openPipeline.close();
+          await pipeline.close();
           await openStore.close();
           await lite?.stop();
           await model.release();
@@ -82,7 +82,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         })()),
     };
   } catch (e) {
-    await pipeline?.close();
+    await pipeline.close();
     await store?.close();
     await lite?.stop();
     await model.release();
