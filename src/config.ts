@@ -134,6 +134,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`${key}=${raw} must be true or false`);
     return fallback;
   };
+  /** A comma-separated list; blanks between commas are ignored. */
+  const list = (key: string): string[] =>
+    str(key, "")
+      .split(",")
+      .map((v) => v.trim())
+      .filter((v) => v !== "");
 
   const listen = str("SVGVEC_LISTEN", "127.0.0.1:50051");
   if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(listen)) {
@@ -162,20 +168,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`SVGVEC_SEARCH_CONSISTENCY=${searchConsistency} must be strong or bounded`);
   }
 
-  const tokens = str("SVGVEC_AUTH_TOKENS", "")
-    .split(",")
-    .map((t) => t.trim())
-    .filter((t) => t !== "");
+  const tokens = list("SVGVEC_AUTH_TOKENS");
   for (const t of tokens) {
     if (t.length < 16 || !/^[\x21-\x7e]+$/.test(t)) {
       problems.push(`SVGVEC_AUTH_TOKENS: each token must be at least 16 printable ASCII characters without spaces (e.g. from \`openssl rand -hex 32\`)`);
       break;
     }
   }
-  const allowCidrs = str("SVGVEC_FETCH_ALLOW_CIDRS", "")
-    .split(",")
-    .map((c) => c.trim())
-    .filter((c) => c !== "");
+  const allowCidrs = list("SVGVEC_FETCH_ALLOW_CIDRS");
   for (const c of allowCidrs) {
     if (!ipaddr.isValidCIDR(c)) problems.push(`SVGVEC_FETCH_ALLOW_CIDRS: ${c} is not a CIDR range such as 10.20.0.0/16 or fd00:1::/64`);
   }
