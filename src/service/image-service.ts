@@ -82,8 +82,8 @@ export class ImageService {
   private readonly textCache: LRUCache<string, Float32Array> | undefined;
   /** What this process last wrote per id, to recognise a re-add of the same url and content. */
   private readonly written = new LRUCache<bigint, { url: string; contentHash: string }>({ max: 100_000 });
-  private activeAdds = 0;
-  private activeStreams = 0;
+  private readonly addLimit: CallLimit;
+  private readonly streamLimit: CallLimit;
   /** Cumulative time in Milvus writes, for benchmarks. */
   readonly storeTimes = { writeMs: 0, writes: 0, rows: 0 };
 
@@ -99,23 +99,21 @@ export class ImageService {
       concurrency: 1,
     });
     this.textCache = options.textCacheSize > 0 ? new LRUCache({ max: options.textCacheSize }) : undefined;
+    this.addLimit = new CallLimit(
+      options.maxInflightAdds,
+      `${options.maxInflightAdds} AddImage calls are already in progress (SVGVEC_MAX_INFLIGHT_ADDS); ` +
+        `retry with backoff, or send bulk imports through StreamAddImages`,
+    );
+    this.streamLimit = new CallLimit(
+      options.maxStreams,
+      `${options.maxStreams} StreamAddImages calls are already open (SVGVEC_MAX_STREAMS); ` +
+        `retry when one has finished, or send more items per stream`,
+    );
   }
 
   /** Embeds the SVG at url and upserts it under id. Nothing is written unless the embedding succeeded. */
   async add(id: bigint, url: string, opts: { includeVector?: boolean; signal?: AbortSignal } = {}): Promise<AddResult> {
-    // Refuse rather than queue: a client that floods AddImage learns at once, and memory stays bounded.
-    if (this.activeAdds >= this.options.maxInflightAdds) {
-      throw new LimitError(
-        `${this.options.maxInflightAdds} AddImage calls are already in progress (SVGVEC_MAX_INFLIGHT_ADDS); ` +
-          `retry with backoff, or send bulk imports through StreamAddImages`,
-      );
-    }
-    this.activeAdds++;
-    try {
-      return await this.addOne(id, url, opts);
-    } finally {
-      this.activeAdds--;
-    }
+    return this.addLimit.run(() => this.addOne(id, url, opts));
   }
 
   private async addOne(id: bigint, url: string, opts: { includeVector?: boolean; signal?: AbortSignal }): Promise<AddResult> {
@@ -168,18 +166,7 @@ export class ImageService {
    * memory stays bounded however long the stream.
    */
   async addStream(items: AsyncIterable<StreamItem>, signal?: AbortSignal): Promise<StreamSummary> {
-    if (this.activeStreams >= this.options.maxStreams) {
-      throw new LimitError(
-        `${this.options.maxStreams} StreamAddImages calls are already open (SVGVEC_MAX_STREAMS); ` +
-          `retry when one has finished, or send more items per stream`,
-      );
-    }
-    this.activeStreams++;
-    try {
-      return await this.streamAdds(items, signal);
-    } finally {
-      this.activeStreams--;
-    }
+    return this.streamLimit.run(() => this.streamAdds(items, signal));
   }
 
   private async streamAdds(items: AsyncIterable<StreamItem>, signal?: AbortSignal): Promise<StreamSummary> {
@@ -247,6 +234,29 @@ export class ImageService {
       this.written.delete(id);
       return this.store.remove(id);
     });
+  }
+}
+
+/**
+ * Calls in progress, up to a limit; one more is refused rather than queued, so
+ * a client that floods learns at once and memory stays bounded.
+ */
+class CallLimit {
+  private active = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly refusal: string,
+  ) {}
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) throw new LimitError(this.refusal);
+    this.active++;
+    try {
+      return await call();
+    } finally {
+      this.active--;
+    }
   }
 }
 
