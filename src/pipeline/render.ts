@@ -82,14 +82,7 @@ export class RenderPool {
     const both = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
     let result: RenderResult;
     try {
-      for (let attempt = 1; ; attempt++) {
-        const r = await this.pool.run({ svg: bytes, size, background }, { name: "render", signal: both });
-        result = r;
-        if (r.ok || r.retire === undefined) break;
-        // A trapped renderer's state is undefined: retire its thread (the pool starts a fresh one).
-        await this.pool.threads.find((t) => t.threadId === r.retire)?.terminate();
-        if (r.retry !== true || attempt === 3) break;
-      }
+      result = await this.runOnSoundThread({ svg: bytes, size, background }, both);
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       if (timeout.aborted) {
@@ -103,6 +96,17 @@ export class RenderPool {
     }
     if (!result.ok) throw new RenderError(result.error);
     return { rgb: result.rgb, size };
+  }
+
+  /** Runs the task, retiring any thread whose renderer trapped; a task such a thread turned away runs again. */
+  private async runOnSoundThread(task: RenderTask, signal: AbortSignal): Promise<RenderResult> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.pool.run(task, { name: "render", signal });
+      if (result.ok || result.retire === undefined) return result;
+      // A trapped renderer's state is undefined: retire its thread (the pool starts a fresh one).
+      await this.pool.threads.find((t) => t.threadId === result.retire)?.terminate();
+      if (result.retry !== true || attempt === 3) return result;
+    }
   }
 
   private acquire(signal?: AbortSignal): Promise<void> {
