@@ -4,6 +4,7 @@
  * whose GENERATED.json matches the request is reused.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -14,7 +15,9 @@ const execFileAsync = promisify(execFile);
 
 /** The repository root (this file is two folders below it, in src/ or dist/). */
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const DEFAULT_VOCAB = join(REPO_ROOT, "..", "shared", "clip", "bpe_simple_vocab_16e6.txt.gz");
+/** CLIP's vocabulary: the shared copy beside the checkout, else the one tools/fetch_vocab.py put in .cache. */
+const SHARED_VOCAB = join(REPO_ROOT, "..", "shared", "clip", "bpe_simple_vocab_16e6.txt.gz");
+export const DEFAULT_VOCAB = existsSync(SHARED_VOCAB) ? SHARED_VOCAB : join(REPO_ROOT, ".cache", "clip", "bpe_simple_vocab_16e6.txt.gz");
 
 export type Preset = "tiny" | "vit-b-32";
 
