@@ -37,10 +37,17 @@ export function authInterceptor(tokens: readonly string[], log: Logger): grpc.Se
 function check(metadata: grpc.Metadata, accepted: (token: string) => boolean): string | undefined {
   const values = metadata.get("authorization");
   if (values.length === 0) return "this server requires a token: send metadata authorization: Bearer <token>";
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(String(values[0]));
-  if (m === null || m[1] === undefined) return "the authorization metadata must be \"Bearer <token>\"";
-  if (!accepted(m[1])) return "the bearer token is not valid for this server";
+  const token = bearerToken(String(values[0]));
+  if (token === undefined) return "the authorization metadata must be \"Bearer <token>\"";
+  if (!accepted(token)) return "the bearer token is not valid for this server";
   return undefined;
+}
+
+/** The token of an `authorization: Bearer <token>` value, or undefined when it has another shape. */
+export function bearerToken(header: string): string | undefined {
+  const parts = header.trim().split(/[ \t]+/);
+  if (parts.length !== 2 || parts[0]?.toLowerCase() !== "bearer" || parts[1] === "") return undefined;
+  return parts[1];
 }
 
 function digest(s: string): Buffer {

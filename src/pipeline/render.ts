@@ -7,34 +7,14 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { RenderError, errorMessage } from "../errors.js";
+import { LimitError, RenderError, errorMessage } from "../errors.js";
 import type { RenderResult, RenderTask, RenderWorkerData } from "./render-worker.js";
+import { describeNonSvg, looksLikeSvg } from "./sniff.js";
 
 export interface RenderedRgb {
   /** size x size x 3 bytes, row-major RGB. */
   rgb: Uint8Array;
   size: number;
-}
-
-const SVG_ROOT = /^(?:\uFEFF)?\s*(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--[\s\S]*?-->|<!DOCTYPE[^>[]*(?:\[[\s\S]*?\])?\s*>)\s*)*<(?:[A-Za-z_][\w.-]*:)?svg[\s>/]/;
-
-/** True when bytes look like an SVG document (an <svg> root after any prolog). */
-export function looksLikeSvg(bytes: Uint8Array): boolean {
-  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 4096)).toString("utf8");
-  return SVG_ROOT.test(head);
-}
-
-export function describeNonSvg(bytes: Uint8Array): string {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 64));
-  if (bytes.length === 0) return "the file is empty";
-  if (b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return "the file is a PNG image";
-  if (b[0] === 0xff && b[1] === 0xd8) return "the file is a JPEG image";
-  if ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)) return "the file is UTF-16 text; save it as UTF-8";
-  if (b.subarray(0, 4).toString("latin1") === "GIF8") return "the file is a GIF image";
-  const text = b.toString("utf8").trimStart().toLowerCase();
-  if (text.startsWith("<!doctype html") || text.startsWith("<html")) return "the file is an HTML page";
-  if (text.startsWith("{") || text.startsWith("[")) return "the file is JSON";
-  return "the file has no <svg> root element";
 }
 
 export interface RenderPoolOptions {
@@ -44,6 +24,8 @@ export interface RenderPoolOptions {
   timeoutMs: number;
   /** Memory each worker's renderer may grow to; an SVG that needs more fails and its worker is replaced. */
   maxMemoryMb: number;
+  /** SVGs that may wait for a free worker; one more is refused rather than queued. */
+  maxQueue: number;
 }
 
 /**
@@ -72,6 +54,16 @@ export class RenderPool {
 
   get threads(): number {
     return this.pool.threads.length;
+  }
+
+  /** SVGs waiting for a free worker. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** SVGs being rendered now. */
+  get active(): number {
+    return this.running;
   }
 
   async render(bytes: Uint8Array, size: number, background: readonly [number, number, number], signal?: AbortSignal): Promise<RenderedRgb> {
@@ -114,6 +106,13 @@ export class RenderPool {
     if (this.running < this.options.workers) {
       this.running++;
       return Promise.resolve();
+    }
+    if (this.waiting.length >= this.options.maxQueue) {
+      return Promise.reject(
+        new LimitError(
+          `${this.options.maxQueue} SVGs are already waiting to render (SVGVEC_RENDER_QUEUE); retry with backoff, or send fewer at once`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       const waiter = () => {
