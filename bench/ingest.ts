@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     values.milvus === "standalone"
       ? await startStandalone()
       : await MilvusLite.start({ dataDir, port: 0, binary: "", python: python() }).then((l) => ({ address: l.address, stop: () => l.stop() }));
-  const renderer = new RenderPool({ workers: 1, timeoutMs: 10_000, maxMemoryMb: 256 });
+  const renderer = new RenderPool({ workers: 1, timeoutMs: 10_000, maxMemoryMb: 256, maxQueue: 1024 });
   const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "", intraOpThreads: 0 }), 0);
   const batch = model.info.visualBatch ?? 32;
   process.stderr.write(`model ${MODEL_DIR} (visual batch ${model.info.visualBatch ?? "dynamic"}), Milvus ${values.milvus} at ${milvus.address}\n`);

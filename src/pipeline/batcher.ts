@@ -15,6 +15,8 @@ interface Pending<I, O> {
   item: I;
   resolve: (out: O) => void;
   reject: (err: unknown) => void;
+  /** Stops listening for the caller's cancellation once the item leaves the queue. */
+  detach: () => void;
 }
 
 export class Batcher<I, O> {
@@ -30,9 +32,29 @@ export class Batcher<I, O> {
     private readonly options: BatcherOptions,
   ) {}
 
-  submit(item: I): Promise<O> {
+  /**
+   * Queues item for the next run. A signal that aborts while the item still
+   * waits takes it out of the queue; once its run has started it runs to the end.
+   */
+  submit(item: I, signal?: AbortSignal): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const pending: Pending<I, O> = { item, resolve, reject, detach: () => undefined };
+      if (signal !== undefined) {
+        const onAbort = () => {
+          const at = this.queue.indexOf(pending);
+          if (at < 0) return;
+          this.queue.splice(at, 1);
+          reject(signal.reason);
+          this.notifyIdle();
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        pending.detach = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.queue.push(pending);
       this.pump();
     });
   }
@@ -50,6 +72,7 @@ export class Batcher<I, O> {
   private pump(): void {
     while (this.running < this.options.concurrency && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
+      for (const p of batch) p.detach();
       this.running++;
       if (this.runSizes.length < 100_000) this.runSizes.push(batch.length);
       this.run(batch.map((p) => p.item))
@@ -64,12 +87,16 @@ export class Batcher<I, O> {
         .finally(() => {
           this.running--;
           this.pump();
-          if (this.queue.length === 0 && this.running === 0) {
-            const waiters = this.idleWaiters;
-            this.idleWaiters = [];
-            waiters.forEach((w) => w());
-          }
+          this.notifyIdle();
         });
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.queue.length === 0 && this.running === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      waiters.forEach((w) => w());
     }
   }
 }

@@ -32,10 +32,19 @@ export interface StageTimes {
   cacheHits: number;
 }
 
+/** One embedding in progress, shared by every caller that wants the same content. */
+interface SharedEmbed {
+  contentHash: string;
+  promise: Promise<Float32Array>;
+  /** Aborts the render and the encoder's queue slot once no caller wants the result. */
+  controller: AbortController;
+  callers: number;
+}
+
 export class ImagePipeline {
   private readonly encoder: Batcher<Float32Array, Float32Array>;
   private readonly byContent: LRUCache<string, Float32Array> | undefined;
-  private readonly inFlight = new Map<string, Promise<Float32Array>>();
+  private readonly inFlight = new Map<string, SharedEmbed>();
   private readonly renderer: RenderPool;
   readonly times: StageTimes = { fetchMs: 0, renderMs: 0, encodeMs: 0, fetched: 0, rendered: 0, encoded: 0, cacheHits: 0 };
 
@@ -67,10 +76,10 @@ export class ImagePipeline {
   }
 
   /** Renders SVG bytes into the encoder's input tensor. */
-  async tensorFromSvg(bytes: Uint8Array): Promise<Float32Array> {
+  async tensorFromSvg(bytes: Uint8Array, signal?: AbortSignal): Promise<Float32Array> {
     const started = performance.now();
     const pre = this.model.info.preprocess;
-    const image = await this.renderer.render(bytes, pre.size, this.renderConfig.background);
+    const image = await this.renderer.render(bytes, pre.size, this.renderConfig.background, signal);
     const tensor = new Float32Array(3 * pre.size * pre.size);
     toTensor(image, pre, tensor);
     this.times.renderMs += performance.now() - started;
@@ -78,29 +87,79 @@ export class ImagePipeline {
     return tensor;
   }
 
-  /** The embedding of an SVG, computed at most once per content hash while it is remembered. */
-  embed(svg: FetchedSvg): Promise<Float32Array> {
+  /**
+   * The embedding of an SVG, computed at most once per content hash while it
+   * is remembered. A caller whose signal aborts stops waiting at once; the
+   * work itself stops when the last caller that wanted it has gone.
+   */
+  embed(svg: FetchedSvg, signal?: AbortSignal): Promise<Float32Array> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const known = this.byContent?.get(svg.contentHash);
     if (known !== undefined) {
       this.times.cacheHits++;
       return Promise.resolve(known);
     }
-    const running = this.inFlight.get(svg.contentHash);
-    if (running !== undefined) {
+    let shared = this.inFlight.get(svg.contentHash);
+    if (shared === undefined) {
+      shared = this.startEmbed(svg);
+    } else {
       this.times.cacheHits++;
-      return running;
     }
+    return this.follow(shared, signal);
+  }
+
+  private startEmbed(svg: FetchedSvg): SharedEmbed {
+    const controller = new AbortController();
     const work = (async () => {
-      const tensor = await this.tensorFromSvg(svg.bytes);
+      const tensor = await this.tensorFromSvg(svg.bytes, controller.signal);
       const started = performance.now();
-      const vector = await this.encoder.submit(tensor);
+      const vector = await this.encoder.submit(tensor, controller.signal);
       this.times.encodeMs += performance.now() - started;
       this.times.encoded++;
       this.byContent?.set(svg.contentHash, vector);
       return vector;
-    })().finally(() => this.inFlight.delete(svg.contentHash));
-    this.inFlight.set(svg.contentHash, work);
-    return work;
+    })().finally(() => this.forget(shared));
+    // Callers that gave up have already been answered; the abandoned work's own failure is nobody's.
+    work.catch(() => undefined);
+    const shared: SharedEmbed = { contentHash: svg.contentHash, promise: work, controller, callers: 0 };
+    this.inFlight.set(svg.contentHash, shared);
+    return shared;
+  }
+
+  /** Stops sharing work that ended or was abandoned, so a later caller starts afresh. */
+  private forget(shared: SharedEmbed): void {
+    if (this.inFlight.get(shared.contentHash) === shared) this.inFlight.delete(shared.contentHash);
+  }
+
+  /** Waits for shared work on behalf of one caller, who may leave early. */
+  private follow(shared: SharedEmbed, signal?: AbortSignal): Promise<Float32Array> {
+    shared.callers++;
+    if (signal === undefined) return shared.promise;
+    return new Promise<Float32Array>((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        if (--shared.callers === 0) {
+          this.forget(shared);
+          shared.controller.abort(signal.reason);
+        }
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      shared.promise.then(
+        (v) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** SVGs waiting for a render worker, SVGs rendering, and embeddings in progress. */
+  get load(): { renderQueued: number; rendering: number; embedding: number } {
+    return { renderQueued: this.renderer.queued, rendering: this.renderer.active, embedding: this.inFlight.size };
   }
 
   /** Items per encoder run so far (the first 100,000 runs). */

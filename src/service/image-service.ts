@@ -120,7 +120,7 @@ export class ImageService {
     const svg = await this.pipeline.fetch(url, opts.signal);
     const unchanged = await this.unchanged(id, url, svg.contentHash, opts.includeVector === true);
     if (unchanged !== undefined) return unchanged;
-    const vector = await this.pipeline.embed(svg);
+    const vector = await this.pipeline.embed(svg, opts.signal);
     opts.signal?.throwIfAborted();
     const result = await this.locks.run(id, () => this.writer.submit({ id, url, vector, contentHash: svg.contentHash }));
     if (opts.includeVector !== true) return result;
@@ -190,13 +190,18 @@ export class ImageService {
         fail({ index: item.index, id: item.id, url: item.url, error: asError(e) });
       }
     };
-    for await (const item of items) {
-      summary.received++;
-      const p = process(item).finally(() => running.delete(p));
-      running.add(p);
-      if (running.size >= this.options.streamConcurrency) await Promise.race(running);
+    try {
+      for await (const item of items) {
+        summary.received++;
+        const p = process(item).finally(() => running.delete(p));
+        running.add(p);
+        if (running.size >= this.options.streamConcurrency) await Promise.race(running);
+      }
+    } finally {
+      // Whether the stream ended or broke off, its slot is free only once its items have stopped
+      // (a cancelled stream's items stop at their next step, through the signal).
+      await Promise.all(running);
     }
-    await Promise.all(running);
     keepFirstFailures(summary);
     return summary;
   }

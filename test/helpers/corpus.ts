@@ -127,6 +127,8 @@ async function route(url: URL, req: http.IncomingMessage, res: http.ServerRespon
       req.on("close", () => res.destroy());
       return pump();
     }
+    case "slow-render": // /slow-render/N: an SVG that renders for seconds, made unique by N so no two share an embedding
+      return svg(Buffer.concat([hostileSvg("slow-filters.svg", "http://127.0.0.1:9"), Buffer.from(`<!-- ${safe(name)} -->`)]));
     case "slow": // headers at once, the body never
       slow.open++;
       res.on("close", () => slow.open--);

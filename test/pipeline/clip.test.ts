@@ -12,7 +12,7 @@ const modelConfig = (dir: string) => ({ dir, name: "", pretrained: "", intraOpTh
 const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 
-const pool = new RenderPool({ workers: 1, timeoutMs: 10_000, maxMemoryMb: 256 });
+const pool = new RenderPool({ workers: 1, timeoutMs: 10_000, maxMemoryMb: 256, maxQueue: 1024 });
 afterAll(() => pool.close());
 
 async function tensorOf(model: ClipModel, hex: string): Promise<Float32Array> {
