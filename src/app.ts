@@ -3,8 +3,9 @@
  * Milvus Lite unless an address is configured), image service, gRPC server;
  * and takes it apart again in the reverse order.
  */
-import type { Config } from "./config.js";
+import { type Config, isLoopbackListen } from "./config.js";
 import { startGrpcServer } from "./edge/server.js";
+import { monitorEventLoop } from "./event-loop-monitor.js";
 import type { Logger } from "./log.js";
 import { readModelDir } from "./models/model-dir.js";
 import { ClipModel } from "./pipeline/clip.js";
@@ -61,6 +62,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       maxInflightAdds: config.limits.maxInflightAdds,
     });
     const server = await startGrpcServer({ listen: config.listen, access: config.access }, service, log);
+    const monitor = monitorEventLoop(log, config.eventLoopWarnMs);
+    warnAboutExposure(config, log);
     log.info("svgvec listening", { address: server.address, milvus: address, collection: config.milvus.collection });
     const openStore = store;
     let closing: Promise<void> | undefined;
@@ -74,6 +77,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       close: (graceMs = 10_000) =>
         (closing ??= (async () => {
           await server.close(graceMs);
+          monitor.stop();
           await pipeline.close();
           await openStore.close();
           await lite?.stop();
@@ -87,5 +91,18 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     await lite?.stop();
     await model.release();
     throw e;
+  }
+}
+
+/** Says so at start when a listener beyond loopback is weaker than it should be. */
+function warnAboutExposure(config: Config, log: Logger): void {
+  if (isLoopbackListen(config.listen)) return;
+  if (config.access.tokens.length === 0) {
+    log.warn("serving without authentication beyond loopback (SVGVEC_ALLOW_UNAUTHENTICATED=true)", { listen: config.listen });
+  } else if (config.access.tlsCert === "") {
+    log.warn("bearer tokens travel in plaintext: anyone on the network path can read and reuse them", {
+      listen: config.listen,
+      hint: "set SVGVEC_TLS_CERT and SVGVEC_TLS_KEY, or terminate TLS in front of svgvec on this host",
+    });
   }
 }

@@ -55,11 +55,15 @@ export interface RenderConfig {
   workers: number;
   /** Memory each render worker's renderer may use; an SVG that needs more fails and its worker is replaced. */
   maxMemoryMb: number;
+  /** SVGs that may wait for a free render worker; one more fails with RESOURCE_EXHAUSTED. */
+  maxQueue: number;
 }
 
 export interface AccessConfig {
   /** Bearer tokens accepted on every RPC but health; empty allows unauthenticated calls. */
   tokens: string[];
+  /** Serve without tokens on an address beyond loopback; off, such a listener is refused at start. */
+  allowUnauthenticated: boolean;
   /** PEM certificate chain and private key files for TLS; both empty serves plaintext. */
   tlsCert: string;
   tlsKey: string;
@@ -99,6 +103,8 @@ export interface Config {
   upsertBatch: number;
   /** On SIGTERM, how long running calls may take to finish before they are cancelled. */
   shutdownGraceMs: number;
+  /** Event-loop delay past which a warning is logged (a step that blocked every call); 0 turns it off. */
+  eventLoopWarnMs: number;
   /** Hugging Face endpoint for `svgvec model pull`. */
   hubEndpoint: string;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -179,6 +185,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   for (const c of allowCidrs) {
     if (!ipaddr.isValidCIDR(c)) problems.push(`SVGVEC_FETCH_ALLOW_CIDRS: ${c} is not a CIDR range such as 10.20.0.0/16 or fd00:1::/64`);
   }
+  const allowUnauthenticated = bool("SVGVEC_ALLOW_UNAUTHENTICATED", false);
+  if (tokens.length === 0 && !allowUnauthenticated && !isLoopbackListen(listen)) {
+    problems.push(
+      `SVGVEC_LISTEN=${listen} accepts calls from other machines, and without SVGVEC_AUTH_TOKENS anyone who reaches it ` +
+        `can list and remove records and make svgvec fetch URLs. Set SVGVEC_AUTH_TOKENS (e.g. from \`openssl rand -hex 32\`), ` +
+        `listen on 127.0.0.1, or set SVGVEC_ALLOW_UNAUTHENTICATED=true if another layer guards the port`,
+    );
+  }
   const tlsCert = str("SVGVEC_TLS_CERT", "");
   const tlsKey = str("SVGVEC_TLS_KEY", "");
   if ((tlsCert === "") !== (tlsKey === "")) {
@@ -192,6 +206,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     listen,
     access: {
       tokens,
+      allowUnauthenticated,
       tlsCert: tlsCert === "" ? "" : resolve(cwd, tlsCert),
       tlsKey: tlsKey === "" ? "" : resolve(cwd, tlsKey),
     },
@@ -226,6 +241,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       timeoutMs: int("SVGVEC_RENDER_TIMEOUT_MS", 5_000, 10, 600_000),
       workers: int("SVGVEC_RENDER_WORKERS", availableParallelism(), 1, 256),
       maxMemoryMb: int("SVGVEC_RENDER_MAX_MEMORY_MB", 256, 16, 4096),
+      maxQueue: int("SVGVEC_RENDER_QUEUE", 1024, 1, 100_000),
     },
     streamConcurrency: int("SVGVEC_STREAM_CONCURRENCY", 32, 1, 1024),
     searchNprobe: int("SVGVEC_SEARCH_NPROBE", 16, 1, 65536),
@@ -234,11 +250,27 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     textCacheSize: int("SVGVEC_TEXT_CACHE_SIZE", 1024, 0, 1_000_000),
     upsertBatch: int("SVGVEC_UPSERT_BATCH", 512, 1, 16_384),
     shutdownGraceMs: int("SVGVEC_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    eventLoopWarnMs: int("SVGVEC_EVENT_LOOP_WARN_MS", 200, 0, 600_000),
     hubEndpoint: str("SVGVEC_HF_ENDPOINT", "https://huggingface.co").replace(/\/+$/, ""),
     logLevel: logLevel as Config["logLevel"],
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Whether host:port binds only the loopback interface (127.0.0.0/8, ::1 or localhost). */
+export function isLoopbackListen(listen: string): boolean {
+  const host = listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  if (host === "localhost") return true;
+  if (!ipaddr.isValid(host)) return false;
+  return addressIsLoopback(ipaddr.parse(host));
+}
+
+function addressIsLoopback(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  if (address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return addressIsLoopback((address as ipaddr.IPv6).toIPv4Address());
+  }
+  return address.range() === "loopback";
 }
 
 function parseColor(s: string): [number, number, number] | undefined {

@@ -13,7 +13,9 @@ describe("loadConfig", () => {
     expect(c.fetch).toEqual({ allowPrivateAddresses: false, allowCidrs: [], maxBytes: 5 * 1024 * 1024, timeoutMs: 10_000, maxRedirects: 5 });
     expect(c.render.background).toEqual([255, 255, 255]);
     expect(c.searchConsistency).toBe("strong");
-    expect(c.access).toEqual({ tokens: [], tlsCert: "", tlsKey: "" });
+    expect(c.access).toEqual({ tokens: [], allowUnauthenticated: false, tlsCert: "", tlsKey: "" });
+    expect(c.render.maxQueue).toBe(1024);
+    expect(c.eventLoopWarnMs).toBe(200);
     expect(c.limits).toEqual({ maxStreams: 16, maxInflightAdds: 256 });
     expect(c.render.timeoutMs).toBe(5_000);
     expect(c.render.maxMemoryMb).toBe(256);
@@ -60,6 +62,9 @@ describe("loadConfig", () => {
     const c = loadConfig(
       {
         SVGVEC_LISTEN: "0.0.0.0:6000",
+        SVGVEC_ALLOW_UNAUTHENTICATED: "true",
+        SVGVEC_RENDER_QUEUE: "7",
+        SVGVEC_EVENT_LOOP_WARN_MS: "0",
         SVGVEC_MILVUS_ADDRESS: "milvus:19530",
         SVGVEC_MILVUS_TOKEN: "root:Milvus",
         SVGVEC_COLLECTION: "icons_v2",
@@ -85,6 +90,26 @@ describe("loadConfig", () => {
     expect(c.streamConcurrency).toBe(8);
     expect(c.logLevel).toBe("debug");
     expect([c.searchConsistency, c.searchNprobe]).toEqual(["bounded", 64]);
+    expect([c.access.allowUnauthenticated, c.render.maxQueue, c.eventLoopWarnMs]).toEqual([true, 7, 0]);
+  });
+
+  it("refuses to listen beyond loopback without a token, unless told to", () => {
+    const refusal = (listen: string, extra: Record<string, string> = {}) => {
+      try {
+        loadConfig({ SVGVEC_LISTEN: listen, ...extra }, "/");
+      } catch (e) {
+        return (e as ConfigError).problems.join("\n");
+      }
+      return "";
+    };
+    for (const listen of ["0.0.0.0:50051", "[::]:50051", "10.1.2.3:50051", "svgvec.internal:50051", "[::ffff:10.0.0.1]:1"]) {
+      expect(refusal(listen), listen).toMatch(/accepts calls from other machines.*Set SVGVEC_AUTH_TOKENS.*SVGVEC_ALLOW_UNAUTHENTICATED=true/);
+      expect(refusal(listen, { SVGVEC_AUTH_TOKENS: "0123456789abcdef0123" }), listen).toBe("");
+      expect(refusal(listen, { SVGVEC_ALLOW_UNAUTHENTICATED: "true" }), listen).toBe("");
+    }
+    for (const listen of ["127.0.0.1:50051", "127.9.9.9:1", "localhost:50051", "[::1]:50051", "[::ffff:127.0.0.1]:1"]) {
+      expect(refusal(listen), listen).toBe("");
+    }
   });
 
   it("lists every invalid setting at once, saying what is expected", () => {

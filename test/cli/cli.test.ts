@@ -44,6 +44,14 @@ describe("svgvec CLI", () => {
     expect((err as { stderr: string }).stderr).toMatch(/invalid configuration:\n {2}- SVGVEC_LISTEN=everywhere must be host:port/);
   });
 
+  it("refuses to serve beyond loopback without a token, saying what to set", async () => {
+    const err = await execFileAsync("node", [CLI, "serve"], { env: { ...process.env, SVGVEC_LISTEN: "0.0.0.0:0" } }).catch(
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toMatch(/SVGVEC_LISTEN=0\.0\.0\.0:0 accepts calls from other machines.*Set SVGVEC_AUTH_TOKENS/);
+  });
+
   it("serves on the embedded default, answers calls, and on SIGTERM stops Milvus Lite and exits 0", async () => {
     const server = await startServerProcess({ SVGVEC_DATA_DIR: dataDir });
     const { address, milvusAddress: milvus } = server;
@@ -70,7 +78,7 @@ describe("svgvec CLI", () => {
       await waitFor(() => corpus.openSlow() >= 4);
       const started = Date.now();
       server.child.kill("SIGTERM");
-      await new Promise((r) => setTimeout(r, 200));
+      await waitFor(() => server.stderr().includes('"msg":"shutting down"'));
       const late = new SvgVecClient(server.address);
       const refused = await late.stats({ deadline: new Date(Date.now() + 2_000) }).catch((e: unknown) => e as { code: number });
       late.close();

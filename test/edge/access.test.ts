@@ -7,6 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { SvgVecClient } from "../../src/edge/client.js";
+import { createLogger } from "../../src/log.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
 import { code, details, failure } from "../helpers/calls.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
@@ -48,8 +49,9 @@ describe("with SVGVEC_AUTH_TOKENS and TLS", () => {
   });
 
   it("accepts a call over TLS with a valid token", async () => {
-    expect(Number((await t.client.stats()).totalImages)).toBeGreaterThanOrEqual(0);
-    expect(Number((await client("other-token-aaaaaaaaaaaa").stats()).totalImages)).toBeGreaterThanOrEqual(0);
+    expect((await t.client.stats()).collectionName).toBe(t.config.milvus.collection);
+    expect((await client("other-token-aaaaaaaaaaaa").stats()).collectionName).toBe(t.config.milvus.collection);
+    expect(code(await failure(client("not-a-token-of-this-server").stats()))).toBe(grpc.status.UNAUTHENTICATED);
   });
 
   it("refuses every RPC without a token, with UNAUTHENTICATED and how to send one, writing nothing", async () => {
@@ -138,7 +140,8 @@ describe("limits, deadlines and cancellation", () => {
       await held;
     }
     const first = t.client.streamAddImages(slowItems());
-    await new Promise((r) => setTimeout(r, 300));
+    // The first stream holds its slot once its item is stored; the stream itself stays open.
+    await waitFor(async () => (await t.app.store.get(10n)) !== undefined);
     const err = await failure(t.client.streamAddImages([{ id: 11n, url: corpus.openmoji("1F431") }]));
     expect(code(err)).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(details(err)).toMatch(/1 StreamAddImages calls are already open \(SVGVEC_MAX_STREAMS\)/);
@@ -168,5 +171,24 @@ describe("limits, deadlines and cancellation", () => {
     await waitFor(() => corpus.openSlow() >= 5);
     expect(code(await failure(call))).toBe(grpc.status.DEADLINE_EXCEEDED);
     await waitFor(() => corpus.openSlow() === 0, 3_000);
+  });
+});
+
+describe("listening beyond loopback", () => {
+  const started = async (env: Record<string, string>) => {
+    const lines: string[] = [];
+    const t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_LISTEN: "0.0.0.0:0", ...env }, log: createLogger("warn", (l) => lines.push(l)) });
+    await t.close();
+    return lines.join("");
+  };
+
+  it("warns that tokens travel in plaintext without TLS", async () => {
+    expect(await started({ SVGVEC_AUTH_TOKENS: TOKEN })).toMatch(/"level":"warn","msg":"bearer tokens travel in plaintext.*SVGVEC_TLS_CERT/);
+  });
+
+  it("warns when told to serve without authentication, and says nothing with tokens and TLS", async () => {
+    expect(await started({ SVGVEC_ALLOW_UNAUTHENTICATED: "true" })).toMatch(/"level":"warn","msg":"serving without authentication beyond loopback/);
+    const cert = await makeCertificate();
+    expect(await started({ SVGVEC_AUTH_TOKENS: TOKEN, SVGVEC_TLS_CERT: cert.certFile, SVGVEC_TLS_KEY: cert.keyFile })).not.toMatch(/"level":"warn"/);
   });
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type App, startApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { SvgVecClient, type SvgVecClientOptions } from "../../src/edge/client.js";
-import { createLogger } from "../../src/log.js";
+import { type Logger, createLogger } from "../../src/log.js";
 import { uniqueCollection } from "./milvus.js";
 import { TINY_MODEL_DIR } from "./models.js";
 
@@ -26,6 +26,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** How the test client connects (TLS, token). */
   client?: SvgVecClientOptions;
+  /** Where the server logs; stderr at SVGVEC_LOG_LEVEL (error) unless given. */
+  log?: Logger;
 }
 
 export async function testConfig(opts: TestAppOptions): Promise<Config> {
@@ -45,7 +47,7 @@ export async function testConfig(opts: TestAppOptions): Promise<Config> {
 
 export async function startTestApp(opts: TestAppOptions): Promise<TestApp> {
   const config = await testConfig(opts);
-  const app = await startApp(config, createLogger(config.logLevel));
+  const app = await startApp(config, opts.log ?? createLogger(config.logLevel));
   const client = new SvgVecClient(app.address, opts.client);
   return {
     app,
