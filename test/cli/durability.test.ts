@@ -57,8 +57,10 @@ describe("svgvec killed with SIGKILL during StreamAddImages", () => {
     })();
     const b = client.streamAddImages(streamB).catch((e: unknown) => e);
     await waitFor(() => acked.length >= 10, 30_000);
-    // Let some of stream B's batches reach Milvus, then kill mid-stream.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Kill mid-stream, once some of stream B's batches have reached Milvus.
+    const watcher = new SvgVecClient(server.address);
+    await waitFor(async () => Number((await watcher.stats()).totalImages) >= streamA.length + acked.length + 100, 60_000);
+    watcher.close();
     killed = true;
     server.child.kill("SIGKILL");
     expect(await server.exited).toBe(null);

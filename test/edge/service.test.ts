@@ -11,6 +11,7 @@ import { HOSTILE_CASES } from "../helpers/hostile.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
 import { grpcurl } from "../helpers/grpcurl.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
+import { waitFor } from "../helpers/wait.js";
 
 const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
@@ -81,7 +82,8 @@ describe("svgvec.v1 on Milvus Lite", () => {
 
   it("upserts: re-adding an id replaces url and vector, keeps added_at, moves updated_at", async () => {
     const first = await t.client.addImage({ id: 201n, url: corpus.openmoji("1F436"), includeVector: true });
-    await new Promise((r) => setTimeout(r, 20));
+    // updated_at has millisecond resolution: let the clock move past the first write.
+    await waitFor(() => new Date().toISOString() > first.image!.updatedAt);
     const second = await t.client.addImage({ id: 201n, url: corpus.openmoji("2764"), includeVector: true });
     expect(second.outcome).toBe(AddOutcome.REPLACED);
     expect(second.image?.addedAt).toBe(first.image?.addedAt);
