@@ -51,36 +51,42 @@ export async function fetchSvg(
       const address = await resolveAllowed(target, config, resolveHost);
       controller.signal.throwIfAborted();
       const res = await request(target, address, controller.signal);
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location !== undefined) {
-        res.resume();
-        if (redirects >= config.maxRedirects) {
-          throw new FetchError(`${url} redirected more than ${config.maxRedirects} times`);
+      let gunzip: Readable | undefined;
+      // Every path out of this block stops reading, so the response (and its socket) goes with it:
+      // resuming instead would read a body that never ends for as long as the server likes.
+      try {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location !== undefined) {
+          if (redirects >= config.maxRedirects) {
+            throw new FetchError(`${url} redirected more than ${config.maxRedirects} times`);
+          }
+          current = new URL(res.headers.location, target).toString();
+          continue;
         }
-        current = new URL(res.headers.location, target).toString();
-        continue;
-      }
-      if (status !== 200) {
-        res.resume();
-        throw new FetchError(`GET ${current} answered HTTP ${status}; the URL must serve the SVG file itself`);
-      }
-      const declared = Number(res.headers["content-length"] ?? NaN);
-      if (Number.isFinite(declared) && declared > config.maxBytes) {
+        if (status !== 200) {
+          throw new FetchError(`GET ${current} answered HTTP ${status}; the URL must serve the SVG file itself`);
+        }
+        const declared = Number(res.headers["content-length"] ?? NaN);
+        if (Number.isFinite(declared) && declared > config.maxBytes) {
+          throw new FetchError(`${current} is ${declared} bytes, over the ${config.maxBytes}-byte limit`);
+        }
+        const encoding = String(res.headers["content-encoding"] ?? "identity").toLowerCase();
+        let body: Readable = res;
+        if (encoding === "gzip" || encoding === "x-gzip") {
+          const inflate = createGunzip();
+          gunzip = inflate;
+          res.on("error", (e) => inflate.destroy(e));
+          body = res.pipe(inflate);
+        } else if (encoding !== "identity") {
+          throw new FetchError(`${current} answered with content-encoding ${encoding}; only gzip is supported`);
+        }
+        let bytes = await readCapped(body, config.maxBytes, current, controller.signal);
+        if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) bytes = gunzipCapped(bytes, config.maxBytes, current);
+        return { bytes, finalUrl: current, contentType: String(res.headers["content-type"] ?? "") };
+      } finally {
+        gunzip?.destroy();
         res.destroy();
-        throw new FetchError(`${current} is ${declared} bytes, over the ${config.maxBytes}-byte limit`);
       }
-      const encoding = String(res.headers["content-encoding"] ?? "identity").toLowerCase();
-      let body: Readable = res;
-      if (encoding === "gzip" || encoding === "x-gzip") {
-        body = res.pipe(createGunzip());
-        res.on("error", (e) => body.destroy(e));
-      } else if (encoding !== "identity") {
-        res.destroy();
-        throw new FetchError(`${current} answered with content-encoding ${encoding}; only gzip is supported`);
-      }
-      let bytes = await readCapped(body, config.maxBytes, current, controller.signal);
-      if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) bytes = gunzipCapped(bytes, config.maxBytes, current);
-      return { bytes, finalUrl: current, contentType: String(res.headers["content-type"] ?? "") };
     }
   } catch (err) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
@@ -89,6 +95,8 @@ export async function fetchSvg(
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
+    // Ends whatever request is still attached to the signal, so nothing outlives this call.
+    controller.abort(new FetchError(`download of ${url} has ended`));
   }
 }
 
@@ -162,6 +170,9 @@ function request(u: URL, address: LookupAddress, signal: AbortSignal): Promise<h
       {
         method: "GET",
         signal,
+        // A socket of our own per request, closed with it: a pooled keep-alive socket would outlive the
+        // download, and the pool, keyed by host name, would hand it to a later download without a lookup.
+        agent: false,
         headers: {
           accept: "image/svg+xml, */*;q=0.5",
           "accept-encoding": "gzip",

@@ -1,8 +1,13 @@
+import { readdirSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FetchConfig } from "../../src/config.js";
 import { FetchError } from "../../src/errors.js";
 import { type HostResolver, addressRange, fetchSvg } from "../../src/pipeline/fetch.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
+import { waitFor } from "../helpers/wait.js";
 
 const allow: FetchConfig = { allowPrivateAddresses: true, allowCidrs: [], maxBytes: 1024 * 1024, timeoutMs: 5_000, maxRedirects: 3 };
 
@@ -145,6 +150,80 @@ describe("fetchSvg", () => {
 
   it("rejects malformed URLs", async () => {
     expect((await failure("not a url"))?.message).toMatch(/not a valid URL/);
+  });
+});
+
+/** A server whose answers but /ok send their headers and part of their body, then never end. */
+async function startNeverEnding(): Promise<{ base: string; server: http.Server; close(): Promise<void> }> {
+  const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20));
+  const server = http.createServer((req, res) => {
+    switch (req.url) {
+      case "/404":
+        res.writeHead(404, { "content-type": "text/plain" });
+        return void res.write("not here, and this sentence never ends");
+      case "/302":
+        res.writeHead(302, { location: "/404", "content-type": "text/plain" });
+        return void res.write("moved, and this sentence never ends");
+      case "/bad-gzip":
+        res.writeHead(200, { "content-type": "image/svg+xml", "content-encoding": "gzip" });
+        return void res.write("<svg> is not gzip");
+      case "/gzip-bomb":
+        res.writeHead(200, { "content-type": "image/svg+xml", "content-encoding": "gzip" });
+        return void res.write(bomb);
+      case "/ok": // the one answer that ends, on a connection the server would keep alive
+        res.writeHead(200, { "content-type": "image/svg+xml" });
+        return void res.end("<svg/>");
+      default:
+        res.writeHead(200, { "content-type": "image/svg+xml" });
+        return void res.write(Buffer.alloc(256 * 1024, 0x20));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe("fetchSvg against bodies that never end", () => {
+  const openFds = () => readdirSync("/proc/self/fd").length;
+  const connections = (server: http.Server) =>
+    new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+
+  it("closes every connection it stops reading, on every early exit", async () => {
+    const hang = await startNeverEnding();
+    try {
+      const cfg: FetchConfig = { ...allow, maxBytes: 64 * 1024 };
+      const fdsBefore = openFds();
+      const cases: Array<[string, RegExp | undefined]> = [
+        ["/404", /HTTP 404/],
+        ["/302", /HTTP 404/],
+        ["/bad-gzip", /could not download/],
+        ["/gzip-bomb", /larger than the 65536-byte limit/],
+        ["/plain-too-big", /larger than the 65536-byte limit/],
+        ["/ok", undefined],
+      ];
+      const outcomes = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => fetchSvg(`${hang.base}${cases[i % cases.length]?.[0]}`, cfg).then(() => undefined, (e: unknown) => e)),
+      );
+      outcomes.forEach((e, i) => {
+        const expected = cases[i % cases.length]?.[1];
+        if (expected === undefined) return expect(e).toBeUndefined();
+        expect(e).toBeInstanceOf(FetchError);
+        expect((e as FetchError).message).toMatch(expected);
+      });
+      const stillOpen = await connections(hang.server);
+      await waitFor(async () => (await connections(hang.server)) === 0 && openFds() <= fdsBefore + 5, 5_000).catch(async () => {
+        throw new Error(`after 5 s the server still has ${await connections(hang.server)} of ${stillOpen} connections open, and this process ${openFds() - fdsBefore} more descriptors than before`);
+      });
+    } finally {
+      await hang.close();
+    }
   });
 });
 
