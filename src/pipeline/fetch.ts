@@ -5,7 +5,6 @@
  * allowed, redirects checked the same way and capped, the body streamed against
  * a size cap (after decompression too) and the whole download against a deadline.
  */
-import { lookup as dnsLookup } from "node:dns/promises";
 import type { LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
@@ -15,6 +14,9 @@ import { createGunzip, gunzipSync } from "node:zlib";
 import ipaddr from "ipaddr.js";
 import type { FetchConfig } from "../config.js";
 import { FetchError, SvgVecError, errorMessage } from "../errors.js";
+import { type HostResolver, createHostResolver } from "./resolve.js";
+
+export type { HostResolver } from "./resolve.js";
 
 export interface FetchedFile {
   /** The body, decompressed (SVGZ and gzip content-encoding are undone). */
@@ -26,10 +28,7 @@ export interface FetchedFile {
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
-/** Answers every address of a host name, as the system resolver does. */
-export type HostResolver = (host: string) => Promise<LookupAddress[]>;
-
-const systemResolver: HostResolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+const systemResolver: HostResolver = createHostResolver();
 
 export async function fetchSvg(
   url: string,
@@ -48,7 +47,7 @@ export async function fetchSvg(
     let current = url;
     for (let redirects = 0; ; redirects++) {
       const target = parseHttpUrl(current);
-      const address = await resolveAllowed(target, config, resolveHost);
+      const address = await resolveAllowed(target, config, resolveHost, controller.signal);
       controller.signal.throwIfAborted();
       const res = await request(target, address, controller.signal);
       let gunzip: Readable | undefined;
@@ -117,12 +116,12 @@ function parseHttpUrl(raw: string): URL {
 }
 
 /** The one address the request will connect to: resolved once, then checked. */
-async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostResolver): Promise<LookupAddress> {
+async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostResolver, signal: AbortSignal): Promise<LookupAddress> {
   const host = u.hostname.replace(/^\[|\]$/g, "");
   const found: LookupAddress[] =
     isIP(host) !== 0
       ? [{ address: host, family: isIP(host) }]
-      : await resolveHost(host).catch((e: unknown) => {
+      : await resolveHost(host, signal).catch((e: unknown) => {
           throw new FetchError(`cannot resolve host ${host}: ${errorMessage(e)}`);
         });
   if (config.allowPrivateAddresses) {

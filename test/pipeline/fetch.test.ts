@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FetchConfig } from "../../src/config.js";
 import { FetchError } from "../../src/errors.js";
 import { type HostResolver, addressRange, fetchSvg } from "../../src/pipeline/fetch.js";
+import { createHostResolver } from "../../src/pipeline/resolve.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
+import { startSilentDns } from "../helpers/silent-dns.js";
 import { waitFor } from "../helpers/wait.js";
 
 const allow: FetchConfig = { allowPrivateAddresses: true, allowCidrs: [], maxBytes: 1024 * 1024, timeoutMs: 5_000, maxRedirects: 3 };
@@ -223,6 +225,60 @@ describe("fetchSvg against bodies that never end", () => {
       });
     } finally {
       await hang.close();
+    }
+  });
+});
+
+describe("fetchSvg with a nameserver that never answers", () => {
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+  it("gives up on the lookup at the download's deadline", async () => {
+    const dns = await startSilentDns();
+    try {
+      const started = Date.now();
+      const err = await outcome(fetchSvg("http://svg.test/x.svg", { ...allow, timeoutMs: 300 }, undefined, createHostResolver({ servers: [dns.server] })));
+      expect(err).toBeInstanceOf(FetchError);
+      expect((err as FetchError).message).toMatch(/longer than 300 ms/);
+      expect(dns.queries()).toBeGreaterThan(0);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it("gives up on the lookup when the caller cancels", async () => {
+    const dns = await startSilentDns();
+    try {
+      const caller = new AbortController();
+      const asked = dns.nextQuery();
+      const pending = outcome(fetchSvg("http://svg.test/x.svg", { ...allow, timeoutMs: 60_000 }, caller.signal, createHostResolver({ servers: [dns.server] })));
+      await asked;
+      const cancelled = Date.now();
+      caller.abort(new Error("the caller went away"));
+      const err = await pending;
+      expect(err).toBeInstanceOf(FetchError);
+      expect((err as FetchError).message).toMatch(/the caller went away/);
+      expect(Date.now() - cancelled).toBeLessThan(1_000);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it("still reaches localhost, which is answered without DNS", async () => {
+    const dns = await startSilentDns();
+    const corpus = await startCorpus();
+    try {
+      const url = corpus.openmoji("1F436").replace("127.0.0.1", "localhost");
+      const file = await fetchSvg(url, { ...allow, timeoutMs: 2_000 }, undefined, createHostResolver({ servers: [dns.server] }));
+      expect(file.bytes.toString("utf8")).toContain("<svg");
+      expect(dns.queries()).toBe(0);
+    } finally {
+      await corpus.close();
+      await dns.close();
     }
   });
 });
