@@ -11,11 +11,12 @@ import https from "node:https";
 import { isIP } from "node:net";
 import type { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
-import ipaddr from "ipaddr.js";
 import type { FetchConfig } from "../config.js";
 import { FetchError, SvgVecError, errorMessage } from "../errors.js";
+import { addressRange, inRanges } from "./addresses.js";
 import { type HostResolver, createHostResolver } from "./resolve.js";
 
+export { addressRange } from "./addresses.js";
 export type { HostResolver } from "./resolve.js";
 
 export interface FetchedFile {
@@ -139,26 +140,6 @@ async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostReso
     );
   }
   return allowed;
-}
-
-function inRanges(address: string, cidrs: readonly string[]): boolean {
-  if (cidrs.length === 0) return false;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  return cidrs.some((c) => {
-    const range = ipaddr.parseCIDR(c);
-    return range[0].kind() === parsed.kind() && parsed.match(range);
-  });
-}
-
-/** ipaddr.js's range name; IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry. */
-export function addressRange(address: string): string {
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6") {
-    const v6 = parsed as ipaddr.IPv6;
-    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
-  }
-  return parsed.range();
 }
 
 function request(u: URL, address: LookupAddress, signal: AbortSignal): Promise<http.IncomingMessage> {
