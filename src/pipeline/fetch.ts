@@ -133,8 +133,17 @@ async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostReso
   const allowed = found.find((a) => addressRange(a.address) === "unicast" || inRanges(a.address, config.allowCidrs));
   if (allowed === undefined) {
     const ranges = found.map((a) => `${a.address} (${addressRange(a.address)})`).join(", ");
+    // Where a name points is not the caller's to learn: naming the addresses would make the service a DNS
+    // (and, through the errors that follow, port) probe of the network it runs in. An address the URL
+    // itself gave away is no secret.
+    const what =
+      isIP(host) !== 0
+        ? `it is ${ranges}, not a public address`
+        : config.revealAddresses === true
+          ? `it resolves to ${ranges}, not a public address`
+          : `it does not resolve to a public address (SVGVEC_FETCH_REVEAL_ADDRESSES=true shows where it does)`;
     throw new FetchError(
-      `refusing to fetch from ${host}: it resolves to ${ranges}, not a public address. ` +
+      `refusing to fetch from ${host}: ${what}. ` +
         `Set SVGVEC_FETCH_ALLOW_CIDRS to allow particular ranges, or SVGVEC_FETCH_ALLOW_PRIVATE=true for all of them.`,
       true,
     );

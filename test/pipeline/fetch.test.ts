@@ -38,7 +38,8 @@ describe("fetchSvg", () => {
   it("refuses hosts that resolve to loopback", async () => {
     const err = await failure(corpus.openmoji("1F436").replace("127.0.0.1", "localhost"), { ...allow, allowPrivateAddresses: false });
     expect(err?.refused).toBe(true);
-    expect(err?.message).toMatch(/not a public address/);
+    expect(err?.message).toMatch(/does not resolve to a public address/);
+    expect(err?.message).not.toMatch(/127\.0\.0\.1|::1|loopback/);
   });
 
   it.each(["file:///etc/passwd", "ftp://example.com/a.svg", "data:image/svg+xml,<svg/>", "gopher://x/"])("refuses %s", async (url) => {
@@ -129,7 +130,33 @@ describe("fetchSvg", () => {
         (e: unknown) => e as FetchError,
       );
       expect(err?.refused).toBe(true);
-      expect(err?.message).toMatch(/refusing to fetch from metadata\.internal: it resolves to 169\.254\.169\.254 \(linkLocal\)/);
+      expect(err?.message).toMatch(/refusing to fetch from metadata\.internal: it does not resolve to a public address/);
+    });
+
+    describe("does not tell the caller where a refused name points", () => {
+      const resolve: HostResolver = async () => [
+        { address: "10.20.30.40", family: 4 },
+        { address: "fd00:ec2::254", family: 6 },
+      ];
+      const refusal = (cfg: FetchConfig) =>
+        fetchSvg("http://assets.internal:8443/a.svg", cfg, undefined, resolve).then(
+          () => undefined,
+          (e: unknown) => e as FetchError,
+        );
+
+      it("by default", async () => {
+        const err = await refusal(deny);
+        expect(err?.refused).toBe(true);
+        expect(err?.message).toMatch(/refusing to fetch from assets\.internal: it does not resolve to a public address.*SVGVEC_FETCH_ALLOW_PRIVATE=true/);
+        expect(err?.message).toContain("SVGVEC_FETCH_REVEAL_ADDRESSES=true");
+        expect(err?.message).not.toMatch(/10\.20\.30\.40|fd00|private|uniqueLocal/);
+      });
+
+      it("but names the addresses when SVGVEC_FETCH_REVEAL_ADDRESSES is set", async () => {
+        const err = await refusal({ ...deny, revealAddresses: true });
+        expect(err?.refused).toBe(true);
+        expect(err?.message).toMatch(/it resolves to 10\.20\.30\.40 \(private\), fd00:ec2::254 \(uniqueLocal\), not a public address/);
+      });
     });
 
     it.each([
