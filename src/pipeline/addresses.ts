@@ -50,7 +50,10 @@ function carriedIPv4(v6: ipaddr.IPv6): ipaddr.IPv4 | undefined {
  * into two hex groups first; a zone ("%eth0") does not change the range and is dropped.
  */
 function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 {
-  if (isIP(address) === 4) return ipaddr.IPv4.parse(address);
+  // ipaddr.js parses with regular expressions; only strings node has already checked reach them.
+  const family = isIP(address);
+  if (family === 0) throw new Error(`${JSON.stringify(address.slice(0, 100))} is not an IP address`);
+  if (family === 4) return ipaddr.IPv4.parse(address);
   const zone = address.indexOf("%");
   const bare = zone === -1 ? address : address.slice(0, zone);
   const lastColon = bare.lastIndexOf(":");

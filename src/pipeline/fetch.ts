@@ -118,7 +118,8 @@ function parseHttpUrl(raw: string): URL {
 
 /** The one address the request will connect to: resolved once, then checked. */
 async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostResolver, signal: AbortSignal): Promise<LookupAddress> {
-  const host = u.hostname.replace(/^\[|\]$/g, "");
+  // The URL parser writes an IPv6 host in brackets, and only then.
+  const host = u.hostname.startsWith("[") && u.hostname.endsWith("]") ? u.hostname.slice(1, -1) : u.hostname;
   const found: LookupAddress[] =
     isIP(host) !== 0
       ? [{ address: host, family: isIP(host) }]

@@ -364,4 +364,8 @@ describe("addressRange", () => {
   ])("%s is %s", (address, range) => {
     expect(addressRange(address)).toBe(range);
   });
+
+  it.each(["1::2::3", "127.1", "::1.2.3", `${"a:".repeat(50)}!`])("refuses to judge %s, which is not an IP address", (address) => {
+    expect(() => addressRange(address)).toThrow(/is not an IP address/);
+  });
 });
