@@ -44,6 +44,8 @@ export async function fetchSvg(
   );
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
+  // A signal that aborted before the call fires no event.
+  if (signal?.aborted === true) onAbort();
   try {
     let current = url;
     for (let redirects = 0; ; redirects++) {

@@ -185,6 +185,17 @@ describe("fetchSvg", () => {
     });
   });
 
+  it("does not start for a caller that has already cancelled", async () => {
+    const seen = corpus.requests.length;
+    const err = await fetchSvg(corpus.openmoji("1F436"), allow, AbortSignal.abort(new Error("the caller went away"))).then(
+      () => undefined,
+      (e: unknown) => e as FetchError,
+    );
+    expect(err).toBeInstanceOf(FetchError);
+    expect(err?.message).toMatch(/the caller went away/);
+    expect(corpus.requests.length).toBe(seen);
+  });
+
   it("rejects malformed URLs", async () => {
     expect((await failure("not a url"))?.message).toMatch(/not a valid URL/);
   });
