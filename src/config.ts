@@ -18,6 +18,8 @@ export interface FetchConfig {
   /** Total time for one download, redirects included. */
   timeoutMs: number;
   maxRedirects: number;
+  /** Name a refused host's addresses in the error (for operators debugging); off by default, since it tells callers where names point. */
+  revealAddresses?: boolean;
 }
 
 export interface MilvusConfig {
@@ -235,6 +237,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxBytes: int("SVGVEC_FETCH_MAX_BYTES", 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       timeoutMs: int("SVGVEC_FETCH_TIMEOUT_MS", 10_000, 100, 600_000),
       maxRedirects: int("SVGVEC_FETCH_MAX_REDIRECTS", 5, 0, 20),
+      revealAddresses: bool("SVGVEC_FETCH_REVEAL_ADDRESSES", false),
     },
     render: {
       background: background ?? [255, 255, 255],

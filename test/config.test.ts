@@ -10,7 +10,7 @@ describe("loadConfig", () => {
     expect(c.milvus.collection).toBe("cloud_vector_collection");
     expect(c.milvus.liteDataDir).toBe("/srv/svgvec/data");
     expect(c.model.dir).toBe("/srv/svgvec/models/ViT-B-32__laion2b-s34b-b79k");
-    expect(c.fetch).toEqual({ allowPrivateAddresses: false, allowCidrs: [], maxBytes: 5 * 1024 * 1024, timeoutMs: 10_000, maxRedirects: 5 });
+    expect(c.fetch).toEqual({ allowPrivateAddresses: false, allowCidrs: [], maxBytes: 5 * 1024 * 1024, timeoutMs: 10_000, maxRedirects: 5, revealAddresses: false });
     expect(c.render.background).toEqual([255, 255, 255]);
     expect(c.searchConsistency).toBe("strong");
     expect(c.access).toEqual({ tokens: [], allowUnauthenticated: false, tlsCert: "", tlsKey: "" });
@@ -74,6 +74,7 @@ describe("loadConfig", () => {
         SVGVEC_FETCH_MAX_BYTES: "2048",
         SVGVEC_FETCH_TIMEOUT_MS: "500",
         SVGVEC_FETCH_MAX_REDIRECTS: "0",
+        SVGVEC_FETCH_REVEAL_ADDRESSES: "true",
         SVGVEC_BACKGROUND: "#000000",
         SVGVEC_STREAM_CONCURRENCY: "8",
         SVGVEC_LOG_LEVEL: "debug",
@@ -85,7 +86,7 @@ describe("loadConfig", () => {
     expect(c.listen).toBe("0.0.0.0:6000");
     expect(c.milvus).toMatchObject({ address: "milvus:19530", token: "root:Milvus", collection: "icons_v2", liteDataDir: "/var/lib/svgvec" });
     expect(c.model.dir).toBe("/models/x");
-    expect(c.fetch).toEqual({ allowPrivateAddresses: true, allowCidrs: [], maxBytes: 2048, timeoutMs: 500, maxRedirects: 0 });
+    expect(c.fetch).toEqual({ allowPrivateAddresses: true, allowCidrs: [], maxBytes: 2048, timeoutMs: 500, maxRedirects: 0, revealAddresses: true });
     expect(c.render.background).toEqual([0, 0, 0]);
     expect(c.streamConcurrency).toBe(8);
     expect(c.logLevel).toBe("debug");
@@ -122,6 +123,7 @@ describe("loadConfig", () => {
           SVGVEC_BACKGROUND: "white",
           SVGVEC_COLLECTION: "bad-name",
           SVGVEC_SEARCH_CONSISTENCY: "eventual",
+          SVGVEC_FETCH_REVEAL_ADDRESSES: "sometimes",
         });
       } catch (e) {
         return e;
@@ -136,5 +138,6 @@ describe("loadConfig", () => {
     expect(problems).toMatch(/SVGVEC_BACKGROUND=white must be a colour as #rrggbb/);
     expect(problems).toMatch(/SVGVEC_COLLECTION=bad-name must start with a letter/);
     expect(problems).toMatch(/SVGVEC_SEARCH_CONSISTENCY=eventual must be strong or bounded/);
+    expect(problems).toMatch(/SVGVEC_FETCH_REVEAL_ADDRESSES=sometimes must be true or false/);
   });
 });

@@ -5,16 +5,19 @@
  * allowed, redirects checked the same way and capped, the body streamed against
  * a size cap (after decompression too) and the whole download against a deadline.
  */
-import { lookup as dnsLookup } from "node:dns/promises";
 import type { LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
 import type { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
-import ipaddr from "ipaddr.js";
 import type { FetchConfig } from "../config.js";
 import { FetchError, SvgVecError, errorMessage } from "../errors.js";
+import { addressRange, inRanges } from "./addresses.js";
+import { type HostResolver, createHostResolver } from "./resolve.js";
+
+export { addressRange } from "./addresses.js";
+export type { HostResolver } from "./resolve.js";
 
 export interface FetchedFile {
   /** The body, decompressed (SVGZ and gzip content-encoding are undone). */
@@ -26,10 +29,7 @@ export interface FetchedFile {
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
-/** Answers every address of a host name, as the system resolver does. */
-export type HostResolver = (host: string) => Promise<LookupAddress[]>;
-
-const systemResolver: HostResolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+const systemResolver: HostResolver = createHostResolver();
 
 export async function fetchSvg(
   url: string,
@@ -44,43 +44,51 @@ export async function fetchSvg(
   );
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
+  // A signal that aborted before the call fires no event.
+  if (signal?.aborted === true) onAbort();
   try {
     let current = url;
     for (let redirects = 0; ; redirects++) {
       const target = parseHttpUrl(current);
-      const address = await resolveAllowed(target, config, resolveHost);
+      const address = await resolveAllowed(target, config, resolveHost, controller.signal);
       controller.signal.throwIfAborted();
       const res = await request(target, address, controller.signal);
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location !== undefined) {
-        res.resume();
-        if (redirects >= config.maxRedirects) {
-          throw new FetchError(`${url} redirected more than ${config.maxRedirects} times`);
+      let gunzip: Readable | undefined;
+      // Every path out of this block stops reading, so the response (and its socket) goes with it:
+      // resuming instead would read a body that never ends for as long as the server likes.
+      try {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location !== undefined) {
+          if (redirects >= config.maxRedirects) {
+            throw new FetchError(`${url} redirected more than ${config.maxRedirects} times`);
+          }
+          current = new URL(res.headers.location, target).toString();
+          continue;
         }
-        current = new URL(res.headers.location, target).toString();
-        continue;
-      }
-      if (status !== 200) {
-        res.resume();
-        throw new FetchError(`GET ${current} answered HTTP ${status}; the URL must serve the SVG file itself`);
-      }
-      const declared = Number(res.headers["content-length"] ?? NaN);
-      if (Number.isFinite(declared) && declared > config.maxBytes) {
+        if (status !== 200) {
+          throw new FetchError(`GET ${current} answered HTTP ${status}; the URL must serve the SVG file itself`);
+        }
+        const declared = Number(res.headers["content-length"] ?? NaN);
+        if (Number.isFinite(declared) && declared > config.maxBytes) {
+          throw new FetchError(`${current} is ${declared} bytes, over the ${config.maxBytes}-byte limit`);
+        }
+        const encoding = String(res.headers["content-encoding"] ?? "identity").toLowerCase();
+        let body: Readable = res;
+        if (encoding === "gzip" || encoding === "x-gzip") {
+          const inflate = createGunzip();
+          gunzip = inflate;
+          res.on("error", (e) => inflate.destroy(e));
+          body = res.pipe(inflate);
+        } else if (encoding !== "identity") {
+          throw new FetchError(`${current} answered with content-encoding ${encoding}; only gzip is supported`);
+        }
+        let bytes = await readCapped(body, config.maxBytes, current, controller.signal);
+        if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) bytes = gunzipCapped(bytes, config.maxBytes, current);
+        return { bytes, finalUrl: current, contentType: String(res.headers["content-type"] ?? "") };
+      } finally {
+        gunzip?.destroy();
         res.destroy();
-        throw new FetchError(`${current} is ${declared} bytes, over the ${config.maxBytes}-byte limit`);
       }
-      const encoding = String(res.headers["content-encoding"] ?? "identity").toLowerCase();
-      let body: Readable = res;
-      if (encoding === "gzip" || encoding === "x-gzip") {
-        body = res.pipe(createGunzip());
-        res.on("error", (e) => body.destroy(e));
-      } else if (encoding !== "identity") {
-        res.destroy();
-        throw new FetchError(`${current} answered with content-encoding ${encoding}; only gzip is supported`);
-      }
-      let bytes = await readCapped(body, config.maxBytes, current, controller.signal);
-      if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) bytes = gunzipCapped(bytes, config.maxBytes, current);
-      return { bytes, finalUrl: current, contentType: String(res.headers["content-type"] ?? "") };
     }
   } catch (err) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
@@ -89,6 +97,8 @@ export async function fetchSvg(
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
+    // Ends whatever request is still attached to the signal, so nothing outlives this call.
+    controller.abort(new FetchError(`download of ${url} has ended`));
   }
 }
 
@@ -109,12 +119,13 @@ function parseHttpUrl(raw: string): URL {
 }
 
 /** The one address the request will connect to: resolved once, then checked. */
-async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostResolver): Promise<LookupAddress> {
-  const host = u.hostname.replace(/^\[|\]$/g, "");
+async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostResolver, signal: AbortSignal): Promise<LookupAddress> {
+  // The URL parser writes an IPv6 host in brackets, and only then.
+  const host = u.hostname.startsWith("[") && u.hostname.endsWith("]") ? u.hostname.slice(1, -1) : u.hostname;
   const found: LookupAddress[] =
     isIP(host) !== 0
       ? [{ address: host, family: isIP(host) }]
-      : await resolveHost(host).catch((e: unknown) => {
+      : await resolveHost(host, signal).catch((e: unknown) => {
           throw new FetchError(`cannot resolve host ${host}: ${errorMessage(e)}`);
         });
   if (config.allowPrivateAddresses) {
@@ -125,33 +136,22 @@ async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostReso
   const allowed = found.find((a) => addressRange(a.address) === "unicast" || inRanges(a.address, config.allowCidrs));
   if (allowed === undefined) {
     const ranges = found.map((a) => `${a.address} (${addressRange(a.address)})`).join(", ");
+    // Where a name points is not the caller's to learn: naming the addresses would make the service a DNS
+    // (and, through the errors that follow, port) probe of the network it runs in. An address the URL
+    // itself gave away is no secret.
+    const what =
+      isIP(host) !== 0
+        ? `it is ${ranges}, not a public address`
+        : config.revealAddresses === true
+          ? `it resolves to ${ranges}, not a public address`
+          : `it does not resolve to a public address (SVGVEC_FETCH_REVEAL_ADDRESSES=true shows where it does)`;
     throw new FetchError(
-      `refusing to fetch from ${host}: it resolves to ${ranges}, not a public address. ` +
+      `refusing to fetch from ${host}: ${what}. ` +
         `Set SVGVEC_FETCH_ALLOW_CIDRS to allow particular ranges, or SVGVEC_FETCH_ALLOW_PRIVATE=true for all of them.`,
       true,
     );
   }
   return allowed;
-}
-
-function inRanges(address: string, cidrs: readonly string[]): boolean {
-  if (cidrs.length === 0) return false;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  return cidrs.some((c) => {
-    const range = ipaddr.parseCIDR(c);
-    return range[0].kind() === parsed.kind() && parsed.match(range);
-  });
-}
-
-/** ipaddr.js's range name; IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry. */
-export function addressRange(address: string): string {
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6") {
-    const v6 = parsed as ipaddr.IPv6;
-    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
-  }
-  return parsed.range();
 }
 
 function request(u: URL, address: LookupAddress, signal: AbortSignal): Promise<http.IncomingMessage> {
@@ -162,6 +162,9 @@ function request(u: URL, address: LookupAddress, signal: AbortSignal): Promise<h
       {
         method: "GET",
         signal,
+        // A socket of our own per request, closed with it: a pooled keep-alive socket would outlive the
+        // download, and the pool, keyed by host name, would hand it to a later download without a lookup.
+        agent: false,
         headers: {
           accept: "image/svg+xml, */*;q=0.5",
           "accept-encoding": "gzip",

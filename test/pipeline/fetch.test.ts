@@ -1,8 +1,15 @@
+import { readdirSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FetchConfig } from "../../src/config.js";
 import { FetchError } from "../../src/errors.js";
 import { type HostResolver, addressRange, fetchSvg } from "../../src/pipeline/fetch.js";
+import { createHostResolver } from "../../src/pipeline/resolve.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
+import { startSilentDns } from "../helpers/silent-dns.js";
+import { waitFor } from "../helpers/wait.js";
 
 const allow: FetchConfig = { allowPrivateAddresses: true, allowCidrs: [], maxBytes: 1024 * 1024, timeoutMs: 5_000, maxRedirects: 3 };
 
@@ -31,7 +38,8 @@ describe("fetchSvg", () => {
   it("refuses hosts that resolve to loopback", async () => {
     const err = await failure(corpus.openmoji("1F436").replace("127.0.0.1", "localhost"), { ...allow, allowPrivateAddresses: false });
     expect(err?.refused).toBe(true);
-    expect(err?.message).toMatch(/not a public address/);
+    expect(err?.message).toMatch(/does not resolve to a public address/);
+    expect(err?.message).not.toMatch(/127\.0\.0\.1|::1|loopback/);
   });
 
   it.each(["file:///etc/passwd", "ftp://example.com/a.svg", "data:image/svg+xml,<svg/>", "gopher://x/"])("refuses %s", async (url) => {
@@ -122,7 +130,33 @@ describe("fetchSvg", () => {
         (e: unknown) => e as FetchError,
       );
       expect(err?.refused).toBe(true);
-      expect(err?.message).toMatch(/refusing to fetch from metadata\.internal: it resolves to 169\.254\.169\.254 \(linkLocal\)/);
+      expect(err?.message).toMatch(/refusing to fetch from metadata\.internal: it does not resolve to a public address/);
+    });
+
+    describe("does not tell the caller where a refused name points", () => {
+      const resolve: HostResolver = async () => [
+        { address: "10.20.30.40", family: 4 },
+        { address: "fd00:ec2::254", family: 6 },
+      ];
+      const refusal = (cfg: FetchConfig) =>
+        fetchSvg("http://assets.internal:8443/a.svg", cfg, undefined, resolve).then(
+          () => undefined,
+          (e: unknown) => e as FetchError,
+        );
+
+      it("by default", async () => {
+        const err = await refusal(deny);
+        expect(err?.refused).toBe(true);
+        expect(err?.message).toMatch(/refusing to fetch from assets\.internal: it does not resolve to a public address.*SVGVEC_FETCH_ALLOW_PRIVATE=true/);
+        expect(err?.message).toContain("SVGVEC_FETCH_REVEAL_ADDRESSES=true");
+        expect(err?.message).not.toMatch(/10\.20\.30\.40|fd00|private|uniqueLocal/);
+      });
+
+      it("but names the addresses when SVGVEC_FETCH_REVEAL_ADDRESSES is set", async () => {
+        const err = await refusal({ ...deny, revealAddresses: true });
+        expect(err?.refused).toBe(true);
+        expect(err?.message).toMatch(/it resolves to 10\.20\.30\.40 \(private\), fd00:ec2::254 \(uniqueLocal\), not a public address/);
+      });
     });
 
     it.each([
@@ -133,7 +167,15 @@ describe("fetchSvg", () => {
       ["http://169.254.169.254/latest/meta-data/", "linkLocal"],
       ["http://[fd00:ec2::254]/latest/meta-data/", "uniqueLocal"],
       ["http://100.100.100.200/latest/meta-data/", "carrierGradeNat"],
-      ["http://[64:ff9b::7f00:1]:9/a.svg", "rfc6052"],
+      ["http://[64:ff9b::7f00:1]:9/a.svg", "loopback"],
+      ["http://[64:ff9b::10.0.0.1]:9/a.svg", "private"],
+      ["http://[64:ff9b:1::808:808]:9/a.svg", "rfc6052"],
+      ["http://[2002:7f00:1::1]:9/a.svg", "loopback"],
+      ["http://[2002:a9fe:a9fe::]/latest/meta-data/", "linkLocal"],
+      ["http://[::127.0.0.1]:9/a.svg", "ipv4Compatible"],
+      ["http://[::7f00:1]:9/a.svg", "ipv4Compatible"],
+      ["http://[::10.0.0.1]:9/a.svg", "ipv4Compatible"],
+      ["http://[::8.8.8.8]:9/a.svg", "ipv4Compatible"],
       ["http://0.0.0.0:9/a.svg", "unspecified"],
       ["http://224.0.0.1:9/a.svg", "multicast"],
     ])("refuses %s (%s) by default", async (url, range) => {
@@ -143,8 +185,147 @@ describe("fetchSvg", () => {
     });
   });
 
+  it("does not start for a caller that has already cancelled", async () => {
+    const seen = corpus.requests.length;
+    const err = await fetchSvg(corpus.openmoji("1F436"), allow, AbortSignal.abort(new Error("the caller went away"))).then(
+      () => undefined,
+      (e: unknown) => e as FetchError,
+    );
+    expect(err).toBeInstanceOf(FetchError);
+    expect(err?.message).toMatch(/the caller went away/);
+    expect(corpus.requests.length).toBe(seen);
+  });
+
   it("rejects malformed URLs", async () => {
     expect((await failure("not a url"))?.message).toMatch(/not a valid URL/);
+  });
+});
+
+/** A server whose answers but /ok send their headers and part of their body, then never end. */
+async function startNeverEnding(): Promise<{ base: string; server: http.Server; close(): Promise<void> }> {
+  const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20));
+  const server = http.createServer((req, res) => {
+    switch (req.url) {
+      case "/404":
+        res.writeHead(404, { "content-type": "text/plain" });
+        return void res.write("not here, and this sentence never ends");
+      case "/302":
+        res.writeHead(302, { location: "/404", "content-type": "text/plain" });
+        return void res.write("moved, and this sentence never ends");
+      case "/bad-gzip":
+        res.writeHead(200, { "content-type": "image/svg+xml", "content-encoding": "gzip" });
+        return void res.write("<svg> is not gzip");
+      case "/gzip-bomb":
+        res.writeHead(200, { "content-type": "image/svg+xml", "content-encoding": "gzip" });
+        return void res.write(bomb);
+      case "/ok": // the one answer that ends, on a connection the server would keep alive
+        res.writeHead(200, { "content-type": "image/svg+xml" });
+        return void res.end("<svg/>");
+      default:
+        res.writeHead(200, { "content-type": "image/svg+xml" });
+        return void res.write(Buffer.alloc(256 * 1024, 0x20));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe("fetchSvg against bodies that never end", () => {
+  const openFds = () => readdirSync("/proc/self/fd").length;
+  const connections = (server: http.Server) =>
+    new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+
+  it("closes every connection it stops reading, on every early exit", async () => {
+    const hang = await startNeverEnding();
+    try {
+      const cfg: FetchConfig = { ...allow, maxBytes: 64 * 1024 };
+      const fdsBefore = openFds();
+      const cases: Array<[string, RegExp | undefined]> = [
+        ["/404", /HTTP 404/],
+        ["/302", /HTTP 404/],
+        ["/bad-gzip", /could not download/],
+        ["/gzip-bomb", /larger than the 65536-byte limit/],
+        ["/plain-too-big", /larger than the 65536-byte limit/],
+        ["/ok", undefined],
+      ];
+      const outcomes = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => fetchSvg(`${hang.base}${cases[i % cases.length]?.[0]}`, cfg).then(() => undefined, (e: unknown) => e)),
+      );
+      outcomes.forEach((e, i) => {
+        const expected = cases[i % cases.length]?.[1];
+        if (expected === undefined) return expect(e).toBeUndefined();
+        expect(e).toBeInstanceOf(FetchError);
+        expect((e as FetchError).message).toMatch(expected);
+      });
+      const stillOpen = await connections(hang.server);
+      await waitFor(async () => (await connections(hang.server)) === 0 && openFds() <= fdsBefore + 5, 5_000).catch(async () => {
+        throw new Error(`after 5 s the server still has ${await connections(hang.server)} of ${stillOpen} connections open, and this process ${openFds() - fdsBefore} more descriptors than before`);
+      });
+    } finally {
+      await hang.close();
+    }
+  });
+});
+
+describe("fetchSvg with a nameserver that never answers", () => {
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+  it("gives up on the lookup at the download's deadline", async () => {
+    const dns = await startSilentDns();
+    try {
+      const started = Date.now();
+      const err = await outcome(fetchSvg("http://svg.test/x.svg", { ...allow, timeoutMs: 300 }, undefined, createHostResolver({ servers: [dns.server] })));
+      expect(err).toBeInstanceOf(FetchError);
+      expect((err as FetchError).message).toMatch(/longer than 300 ms/);
+      expect(dns.queries()).toBeGreaterThan(0);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it("gives up on the lookup when the caller cancels", async () => {
+    const dns = await startSilentDns();
+    try {
+      const caller = new AbortController();
+      const asked = dns.nextQuery();
+      const pending = outcome(fetchSvg("http://svg.test/x.svg", { ...allow, timeoutMs: 60_000 }, caller.signal, createHostResolver({ servers: [dns.server] })));
+      await asked;
+      const cancelled = Date.now();
+      caller.abort(new Error("the caller went away"));
+      const err = await pending;
+      expect(err).toBeInstanceOf(FetchError);
+      expect((err as FetchError).message).toMatch(/the caller went away/);
+      expect(Date.now() - cancelled).toBeLessThan(1_000);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it("still reaches localhost, which is answered without DNS", async () => {
+    const dns = await startSilentDns();
+    const corpus = await startCorpus();
+    try {
+      const url = corpus.openmoji("1F436").replace("127.0.0.1", "localhost");
+      const file = await fetchSvg(url, { ...allow, timeoutMs: 2_000 }, undefined, createHostResolver({ servers: [dns.server] }));
+      expect(file.bytes.toString("utf8")).toContain("<svg");
+      expect(dns.queries()).toBe(0);
+    } finally {
+      await corpus.close();
+      await dns.close();
+    }
   });
 });
 
@@ -164,7 +345,38 @@ describe("addressRange", () => {
     ["::ffff:10.0.0.1", "private"],
     ["8.8.8.8", "unicast"],
     ["2606:4700:4700::1111", "unicast"],
+    // IPv4-compatible (::/96, deprecated): never public, whatever it carries, however it is written.
+    ["::127.0.0.1", "ipv4Compatible"],
+    ["::7f00:1", "ipv4Compatible"],
+    ["::10.0.0.1", "ipv4Compatible"],
+    ["::a00:1", "ipv4Compatible"],
+    ["::8.8.8.8", "ipv4Compatible"],
+    ["0:0:0:0:0:0:808:808", "ipv4Compatible"],
+    ["::2", "ipv4Compatible"],
+    ["::", "unspecified"],
+    ["::ffff:7f00:1", "loopback"],
+    ["::ffff:8.8.8.8", "unicast"],
+    ["::ffff:0:7f00:1", "rfc6145"],
+    // NAT64's well-known prefix and 6to4 reach the IPv4 address they carry, and are judged as it.
+    ["64:ff9b::7f00:1", "loopback"],
+    ["64:ff9b::127.0.0.1", "loopback"],
+    ["64:ff9b::a9fe:a9fe", "linkLocal"],
+    ["64:ff9b::192.168.1.1", "private"],
+    ["64:ff9b::6440:1", "carrierGradeNat"],
+    ["64:ff9b::808:808", "unicast"],
+    ["64:ff9b:1::808:808", "rfc6052"],
+    ["2002:7f00:1::", "loopback"],
+    ["2002:a00:1:5::1", "private"],
+    ["2002:c0a8:101::1", "private"],
+    ["2002:0:0::1", "unspecified"],
+    ["2002:808:808::1", "unicast"],
+    ["2001:0:4136:e378:8000:63bf:3fff:fdd2", "teredo"],
+    ["fe80::1%eth0", "linkLocal"],
   ])("%s is %s", (address, range) => {
     expect(addressRange(address)).toBe(range);
+  });
+
+  it.each(["1::2::3", "127.1", "::1.2.3", `${"a:".repeat(50)}!`])("refuses to judge %s, which is not an IP address", (address) => {
+    expect(() => addressRange(address)).toThrow(/is not an IP address/);
   });
 });
