@@ -1,6 +1,6 @@
 /**
  * Every function that scans input a stranger controls (SVG bytes, URLs, query
- * text, the tokenizer's cleaning, the authorization header) costs time linear
+ * text, the tokenizer's cleaning, the authorization header, URL hosts and the hosts file) costs time linear
  * in its input: 10,000 adversarial inputs each, every call within a few
  * milliseconds. The calls run in a worker thread (test/helpers/linear.ts), so
  * a pattern that backtracks fails its test rather than freezing the run.
@@ -25,6 +25,8 @@ const CHECKS: Array<[TargetName, ArbitraryName]> = [
   ["requireText", "text"],
   ["requireUrl", "url"],
   ["bearerToken", "text"],
+  ["addressRange", "url"],
+  ["parseHosts", "url"],
 ];
 
 describe("linear time on hostile input", () => {

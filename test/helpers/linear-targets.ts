@@ -5,6 +5,8 @@
  */
 import { bearerToken } from "../../src/edge/auth.js";
 import { requireText, requireUrl } from "../../src/edge/validate.js";
+import { addressRange } from "../../src/pipeline/addresses.js";
+import { parseHosts } from "../../src/pipeline/resolve.js";
 import { ClipTokenizer, clean } from "../../src/pipeline/tokenizer.js";
 import { describeNonSvg, looksLikeSvg } from "../../src/pipeline/sniff.js";
 import { TINY_MODEL_DIR } from "./models.js";
@@ -30,6 +32,8 @@ export const TARGETS = {
   requireUrl: tolerant(requireUrl),
   requireText: tolerant(requireText),
   bearerToken: (s: string) => bearerToken(`Bearer ${s}`),
+  addressRange: tolerant(addressRange),
+  parseHosts: (s: string) => parseHosts(s),
 } satisfies Record<string, (s: string) => unknown>;
 
 export type TargetName = keyof typeof TARGETS;
