@@ -45,6 +45,24 @@ PHRASES = [
     "a " * 100,
     "supercalifragilisticexpialidocious " * 20,
     "overlong " + " ".join(f"word{i}" for i in range(200)),
+    # ftfy repeats its fixes until the text stops changing, so nested entities unwind completely...
+    "nested &amp;amp;amp; entities &amp;amp;amp;amp;lt;svg&amp;gt;",
+    "&amp;lt;b&amp;gt; bold &amp;quot;icon&amp;quot; &rsquo;curly&rsquo; &ldquo;too&rdquo; &#x2019;s",
+    # ...except on a line that holds "<" and every line after it, where only html.unescape (twice) runs.
+    "<b>kept</b> &amp;amp;amp; once",
+    "first &amp;amp;amp;\n<svg> &amp;amp;amp;\nlast &amp;amp;amp;",
+    "<p>&amp;#65279;zero&#65279;width</p>",
+    "numeric &#65;&#x42;&#0;&#1;&#128;&#x81;&#xD800;&#1114112;&#65279;&#12;&#x1F600;&#99999999999;",
+    "legacy &ampx; &amp-x &notit; &notin; &lt3 &EACUTE;T&EACUTE; &SZLIG; &LTRI; &FRAC12;",
+    "ligatures \u01c4 \u01f1 \u01ca \ufb05 \ufb06",
+    # C1 controls are read as Windows-1252; the five it leaves unassigned stay.
+    "c1\x80controls\x85here \x91quoted\x92 \x93dq\x94 \x96dash\x97 \x99 \x9f \x9b31m",
+    "unassigned c1 \x81 \x8d \x8f \x90 \x9d kept",
+    # Terminal escapes: SGR sequences go, other escapes lose only their control characters.
+    "ansi \x1b[1;31mred\x1b[0m \x1b[38;5;196mbright\x1b[m \x1b[\u0663m",
+    "osc \x1b]0;window title\x07text \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\",
+    "bare\x1besc \x1b[ \x1b[12 entity \x1b&#91;31mred",
+    "line\rbreaks\u2028and\u2029more\r\nend\x0bvt\x1cfs",
 ]
 
 

@@ -98,9 +98,26 @@ async function fetchFile(opts: PullOptions, file: HubFile, onBytes: (n: number) 
     await rm(part);
     have = undefined;
   }
+  // A run that died after the last byte but before the rename leaves a
+  // complete .part; a Range from its end would only be refused (416).
+  if (have === file.size) {
+    if ((await verify(part, file)) === undefined) {
+      await rename(part, dest);
+      return "resumed";
+    }
+    await rm(part);
+    have = undefined;
+  }
   const url = `${opts.endpoint}/${opts.repo}/resolve/${encodeURIComponent(opts.revision)}/${file.path}`;
-  const headers: Record<string, string> = have ? { range: `bytes=${have}-` } : {};
-  const res = await get(url, headers);
+  let res = await get(url, have ? { range: `bytes=${have}-` } : {});
+  if (res.status === 416 && have) {
+    // The hub's copy is not the one the listing describes, so the .part is
+    // no prefix of it: start over.
+    await res.body?.cancel();
+    await rm(part, { force: true });
+    have = undefined;
+    res = await get(url, {});
+  }
   const resumed = res.status === 206 && have !== undefined;
   if (!(res.ok || res.status === 206) || res.body === null) throw new ModelError(`downloading ${file.path} answered HTTP ${res.status}`);
   let received = resumed ? have! : 0;

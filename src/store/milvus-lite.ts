@@ -5,7 +5,8 @@
  * from a full server.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { access, mkdir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -16,7 +17,7 @@ import { MILVUS_CHANNEL_OPTIONS } from "./milvus-store.js";
 const execFileAsync = promisify(execFile);
 
 export interface MilvusLiteOptions {
-  /** Folder that holds the database file (created if missing). */
+  /** Folder that holds the database file (created, private to svgvec's user, if missing). */
   dataDir: string;
   /** Port to listen on; 0 picks a free one. */
   port: number;
@@ -24,10 +25,25 @@ export interface MilvusLiteOptions {
   binary: string;
   python: string;
   startTimeoutMs?: number;
+  /** Picks the port when port is 0 (freePort; tests make it collide). */
+  choosePort?: () => Promise<number>;
 }
+
+/**
+ * How many free ports to try: another process can take the port freePort
+ * found before Milvus Lite binds it.
+ */
+const PORT_TRIES = 5;
+
+/** The variables Milvus Lite inherits, besides LC_*: none of svgvec's tokens or keys. */
+const INHERITED_ENV = new Set(["PATH", "HOME", "LANG", "TZ", "TMPDIR"]);
+
+/** How a start-up attempt ended short of a running server. */
+type Failure = { portTaken: true } | { portTaken: false; error: StoreUnavailableError };
 
 export class MilvusLite {
   private exited = false;
+  private spawnError: Error | undefined;
   private constructor(
     private readonly child: ChildProcess,
     readonly address: string,
@@ -37,23 +53,56 @@ export class MilvusLite {
     child.once("exit", () => {
       this.exited = true;
     });
+    // A command that cannot be run (missing, not executable) emits 'error' and never 'exit'.
+    child.once("error", (e) => {
+      this.spawnError = e;
+      this.exited = true;
+    });
   }
 
   static async start(opts: MilvusLiteOptions): Promise<MilvusLite> {
     const binary = opts.binary || (await findBinary(opts.python));
-    await access(binary).catch(() => {
-      throw new StoreUnavailableError(`the Milvus Lite binary ${binary} does not exist`);
-    });
-    await mkdir(opts.dataDir, { recursive: true });
+    await checkBinary(binary);
+    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const dbFile = join(opts.dataDir, "milvus.db");
-    const port = opts.port || (await freePort());
+    const timeoutMs = opts.startTimeoutMs ?? 60_000;
+    if (opts.port !== 0) {
+      // Checked first as well: a Milvus already on the port would answer the readiness probe in our child's place.
+      const outcome = (await portFree(opts.port))
+        ? await MilvusLite.launch(binary, dbFile, opts.port, opts.python, timeoutMs)
+        : ({ portTaken: true } as const);
+      if (outcome instanceof MilvusLite) return outcome;
+      if (!outcome.portTaken) throw outcome.error;
+      throw new StoreUnavailableError(
+        `port ${opts.port} for Milvus Lite is in use by another process: set SVGVEC_MILVUS_LITE_PORT to a free port, ` +
+          `or to 0 to let svgvec pick one`,
+      );
+    }
+    const choose = opts.choosePort ?? freePort;
+    const taken: number[] = [];
+    while (taken.length < PORT_TRIES) {
+      const port = await choose();
+      const outcome = await MilvusLite.launch(binary, dbFile, port, opts.python, timeoutMs);
+      if (outcome instanceof MilvusLite) return outcome;
+      if (!outcome.portTaken) throw outcome.error;
+      taken.push(port);
+    }
+    throw new StoreUnavailableError(
+      `Milvus Lite found each free port it was given taken by the time it bound it (${taken.join(", ")}): ` +
+        `set SVGVEC_MILVUS_LITE_PORT to a port reserved for it`,
+    );
+  }
+
+  private static async launch(
+    binary: string,
+    dbFile: string,
+    port: number,
+    python: string,
+    timeoutMs: number,
+  ): Promise<MilvusLite | Failure> {
     const address = `127.0.0.1:${port}`;
-    const libDir = join(binary, "..");
-    const [command, args] = await dieWithParent(binary, [dbFile, address, "ERROR"], opts.python);
-    const child = spawn(command, args, {
-      env: { ...process.env, LD_LIBRARY_PATH: [libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const [command, args] = await dieWithParent(binary, [dbFile, address, "ERROR"], python);
+    const child = spawn(command, args, { env: liteEnv(join(binary, "..")), stdio: ["ignore", "pipe", "pipe"] });
     const logTail: string[] = [];
     const keep = (chunk: Buffer) => {
       logTail.push(...chunk.toString("utf8").split("\n").filter(Boolean));
@@ -62,30 +111,53 @@ export class MilvusLite {
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
     const lite = new MilvusLite(child, address, dbFile, logTail);
-    await lite.waitReady(opts.startTimeoutMs ?? 60_000);
-    return lite;
+    const failure = await lite.waitReady(timeoutMs, command, binary, python);
+    return failure ?? lite;
   }
 
-  private async waitReady(timeoutMs: number): Promise<void> {
+  /** undefined once the server answers, else why it will not. */
+  private async waitReady(timeoutMs: number, command: string, binary: string, python: string): Promise<Failure | undefined> {
     const deadline = Date.now() + timeoutMs;
     let lastError = "";
     while (Date.now() < deadline) {
+      if (this.spawnError !== undefined) {
+        return { portTaken: false, error: spawnFailure(this.spawnError, command, binary, python) };
+      }
       if (this.exited) {
-        throw new StoreUnavailableError(
-          `Milvus Lite exited during start-up (is another svgvec using ${this.dbFile}?): ${this.logTail.slice(-5).join(" | ")}`,
-        );
+        // Milvus Lite logs a failed bind ("Address already in use") and crashes; someone
+        // holding the port now is the surer sign.
+        const port = Number(this.address.slice(this.address.lastIndexOf(":") + 1));
+        if (this.logTail.some((l) => l.includes("Address already in use")) || !(await portFree(port))) {
+          return { portTaken: true };
+        }
+        const code = this.child.exitCode ?? this.child.signalCode;
+        return {
+          portTaken: false,
+          error: new StoreUnavailableError(
+            `Milvus Lite (${binary}) exited during start-up (${code}; is another svgvec using ${this.dbFile}?): ` +
+              this.logTail.slice(-5).join(" | "),
+          ),
+        };
       }
       const probe = await probeMilvus(this.address);
-      if (probe === true) return;
+      if (probe === true) return undefined;
       lastError = probe;
       await new Promise((r) => setTimeout(r, 200));
     }
     await this.stop();
-    throw new StoreUnavailableError(`Milvus Lite did not answer on ${this.address} within ${timeoutMs} ms: ${lastError}`);
+    return {
+      portTaken: false,
+      error: new StoreUnavailableError(`Milvus Lite did not answer on ${this.address} within ${timeoutMs} ms: ${lastError}`),
+    };
   }
 
   get running(): boolean {
     return !this.exited;
+  }
+
+  /** The server's process id (setpriv and the Python launcher exec it, so the id stays the same). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {
@@ -96,6 +168,40 @@ export class MilvusLite {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** A clear error, before anything is spawned, for a binary that is missing or cannot be run. */
+async function checkBinary(binary: string): Promise<void> {
+  const fix =
+    "reinstall milvus-lite (`npm run setup:python`), set SVGVEC_MILVUS_LITE_BIN to the Milvus Lite server binary, " +
+    "or set SVGVEC_MILVUS_ADDRESS to use a running Milvus";
+  const info = await stat(binary).catch(() => undefined);
+  if (info === undefined) throw new StoreUnavailableError(`the Milvus Lite binary ${binary} does not exist: ${fix}`);
+  if (!info.isFile()) throw new StoreUnavailableError(`the Milvus Lite binary ${binary} is not a file: ${fix}`);
+  await access(binary, constants.X_OK).catch(() => {
+    throw new StoreUnavailableError(`the Milvus Lite binary ${binary} is not executable: run \`chmod +x ${binary}\`, or ${fix}`);
+  });
+}
+
+function spawnFailure(e: Error, command: string, binary: string, python: string): StoreUnavailableError {
+  const fix =
+    command === binary
+      ? `check that ${binary} is a Milvus Lite server binary for this machine, or set SVGVEC_MILVUS_ADDRESS to use a running Milvus`
+      : command === python
+        ? `svgvec starts it through setpriv (util-linux) or, without setpriv, through ${python}: install util-linux, ` +
+          `or set SVGVEC_PYTHON to a working Python 3`
+        : `svgvec starts it through ${command}: check that ${command} runs on this machine`;
+  return new StoreUnavailableError(`cannot start Milvus Lite (${binary}): running ${command} failed with ${errorMessage(e)}; ${fix}`);
+}
+
+/** The environment Milvus Lite runs with: enough to run, none of svgvec's secrets. */
+function liteEnv(libDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && (INHERITED_ENV.has(name) || name.startsWith("LC_"))) env[name] = value;
+  }
+  env.LD_LIBRARY_PATH = [libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+  return env;
 }
 
 /**
@@ -150,6 +256,19 @@ export async function probeMilvus(address: string, timeoutMs = 2_000): Promise<t
   } finally {
     await client.closeConnection().catch(() => undefined);
   }
+}
+
+/**
+ * Whether nothing listens on 127.0.0.1:port (by binding it for a moment). Other
+ * bind errors (a privileged port) count as free: they are the server's to report.
+ */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", (e: NodeJS.ErrnoException) => resolveFree(e.code !== "EADDRINUSE"));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolveFree(true)));
+  });
 }
 
 export function freePort(): Promise<number> {

@@ -15,6 +15,8 @@ export interface FakeHub {
   downloads: Array<{ path: string; range: string | undefined }>;
   /** Replace the bytes served for a path (the listing keeps the true hash). */
   corrupt(path: string): void;
+  /** Answer the next Range request for a path with 416, as a store whose copy differs from the listing would. */
+  refuseNextRange(path: string): void;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startFakeHub(repo: string, modelDir: string, extra: Record
   for (const p of await walk(modelDir)) files.set(relative(modelDir, p), await readFile(p));
   for (const [p, b] of Object.entries(extra)) files.set(p, b);
   const corrupted = new Set<string>();
+  const refuseRange = new Set<string>();
   const downloads: FakeHub["downloads"] = [];
   const listing = [...files].map(([path, bytes]) => {
     const lfs = path.endsWith(".onnx");
@@ -66,6 +69,10 @@ export async function startFakeHub(repo: string, modelDir: string, extra: Record
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
       if (m) {
         const start = Number(m[1]);
+        // As HTTP servers do, a range that starts at or past the end is not satisfiable.
+        if (start >= body.length || refuseRange.delete(path)) {
+          return void res.writeHead(416, { "content-range": `bytes */${body.length}` }).end();
+        }
         res.writeHead(206, { "content-range": `bytes ${start}-${body.length - 1}/${body.length}`, "content-length": body.length - start });
         return void res.end(body.subarray(start));
       }
@@ -79,6 +86,7 @@ export async function startFakeHub(repo: string, modelDir: string, extra: Record
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     downloads,
     corrupt: (p) => corrupted.add(p),
+    refuseNextRange: (p) => refuseRange.add(p),
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

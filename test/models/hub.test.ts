@@ -63,6 +63,41 @@ describe("pullModel", () => {
     expect(sha256(await readFile(join(dir, "textual/model.onnx")))).toBe(sha256(full));
   });
 
+  it("finishes a complete .part left by a run that died before the rename, without asking the hub for it", async () => {
+    const full = await readFile(join(TINY_MODEL_DIR, "textual/model.onnx"));
+    await mkdir(join(dir, "textual"), { recursive: true });
+    await writeFile(join(dir, "textual/model.onnx.part"), full);
+    const events: Array<{ path: string; action: string }> = [];
+    await pull(events);
+    expect(events.find((e) => e.path === "textual/model.onnx")?.action).toBe("resumed");
+    expect(hub.downloads.filter((d) => d.path === "textual/model.onnx")).toEqual([]);
+    expect(sha256(await readFile(join(dir, "textual/model.onnx")))).toBe(sha256(full));
+    await expect(access(join(dir, "textual/model.onnx.part"))).rejects.toThrow();
+  });
+
+  it("downloads afresh over a .part of full length whose bytes are wrong", async () => {
+    const full = await readFile(join(TINY_MODEL_DIR, "textual/model.onnx"));
+    await mkdir(join(dir, "textual"), { recursive: true });
+    await writeFile(join(dir, "textual/model.onnx.part"), Buffer.alloc(full.length, 7));
+    const events: Array<{ path: string; action: string }> = [];
+    await pull(events);
+    expect(events.find((e) => e.path === "textual/model.onnx")?.action).toBe("downloaded");
+    expect(hub.downloads.filter((d) => d.path === "textual/model.onnx")).toEqual([{ path: "textual/model.onnx", range: undefined }]);
+    expect(sha256(await readFile(join(dir, "textual/model.onnx")))).toBe(sha256(full));
+  });
+
+  it("discards the .part and starts over when the hub refuses its range (416)", async () => {
+    const full = await readFile(join(TINY_MODEL_DIR, "textual/model.onnx"));
+    await mkdir(join(dir, "textual"), { recursive: true });
+    await writeFile(join(dir, "textual/model.onnx.part"), full.subarray(0, 1000));
+    hub.refuseNextRange("textual/model.onnx");
+    const events: Array<{ path: string; action: string }> = [];
+    await pull(events);
+    expect(events.find((e) => e.path === "textual/model.onnx")?.action).toBe("downloaded");
+    expect(hub.downloads.filter((d) => d.path === "textual/model.onnx").map((d) => d.range)).toEqual(["bytes=1000-", undefined]);
+    expect(sha256(await readFile(join(dir, "textual/model.onnx")))).toBe(sha256(full));
+  });
+
   it("refuses a file whose hash does not match and leaves nothing half-written", async () => {
     hub.corrupt("visual/model.onnx");
     const err = await pull().catch((e: unknown) => e);
