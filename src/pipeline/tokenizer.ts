@@ -14,12 +14,18 @@ import { ModelError } from "../errors.js";
 import { readJson } from "../models/model-dir.js";
 
 export class ClipTokenizer {
+  /** What the tokenizer puts before the text (the start token). */
+  private readonly startIds: number[];
+
   private constructor(
     private readonly tokenizer: Tokenizer,
     readonly contextLength: number,
     readonly padId: number,
     readonly endId: number,
-  ) {}
+  ) {
+    const empty = tokenizer.encode("").ids;
+    this.startIds = empty.slice(0, empty.lastIndexOf(endId));
+  }
 
   /** Loads textual/tokenizer.json and textual/tokenizer_config.json from a model directory. */
   static async fromModelDir(modelDir: string, contextLength: number): Promise<ClipTokenizer> {
@@ -37,14 +43,28 @@ export class ClipTokenizer {
     return new ClipTokenizer(tokenizer, contextLength, padId, endId);
   }
 
-  /** Token ids with start and end tokens, truncated to the context, not padded. */
+  /**
+   * Token ids with start and end tokens, truncated to the context, not padded.
+   * Words are encoded one at a time and only until the context is full: CLIP's
+   * pre-tokenizer never joins across whitespace, so the ids are the ones the
+   * whole text gives, and a long query costs the tokens it keeps, not its length.
+   */
   ids(text: string): number[] {
-    const ids = this.tokenizer.encode(clean(text)).ids;
-    if (ids.length <= this.contextLength) return ids;
+    const ids = [...this.startIds];
+    for (const word of clean(text).split(" ")) {
+      if (word === "") continue;
+      ids.push(...this.tokenizer.encode(word, { add_special_tokens: false }).ids);
+      if (ids.length >= this.contextLength) break;
+    }
+    if (ids.length < this.contextLength) {
+      ids.push(this.endId);
+      return ids;
+    }
     const cut = ids.slice(0, this.contextLength);
     cut[cut.length - 1] = this.endId;
     return cut;
   }
+
 
   /** The model input: ids padded with the pad id to the context length. */
   encode(text: string): Int32Array {
