@@ -22,6 +22,7 @@ export interface App {
   service: ImageService;
   pipeline: ImagePipeline;
   store: MilvusStore;
+  model: ClipModel;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -29,6 +30,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // The model first: a missing model is the likeliest start-up error, and it needs no Milvus to report.
   const model = await ClipModel.load(await readModelDir(config.model), config.model.intraOpThreads);
   log.info("model loaded", { model: model.info.name, dir: model.info.dir, visualBatch: model.info.visualBatch ?? "dynamic" });
+  // An encoder whose worker died is restarted by its session; until it is back, health says NOT_SERVING.
+  let setServing: (serving: boolean) => void = () => {};
+  model.onStateChange((ready, reason) => {
+    if (ready) log.info("model encoders ready", { reason });
+    else log.error("model encoder unavailable", { reason });
+    setServing(ready);
+  });
 
   // Render threads start while Milvus does; the pipeline needs nothing from it.
   const pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize);
@@ -65,6 +73,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     const monitor = monitorEventLoop(log, config.eventLoopWarnMs);
     warnAboutExposure(config, log);
     log.info("svgvec listening", { address: server.address, milvus: address, collection: config.milvus.collection });
+    setServing = (serving) => server.setServing(serving);
+    server.setServing(model.ready);
     const openStore = store;
     let closing: Promise<void> | undefined;
     return {
@@ -74,6 +84,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       service,
       pipeline,
       store: openStore,
+      model,
       close: (graceMs = 10_000) =>
         (closing ??= (async () => {
           await server.close(graceMs);

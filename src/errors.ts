@@ -103,3 +103,8 @@ export class ShuttingDownError extends SvgVecError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** An encoder's worker thread stopped and is being restarted (maps to UNAVAILABLE); the call did nothing and is safe to retry. */
+export class EncoderUnavailableError extends SvgVecError {
+  readonly kind = "encoder-unavailable";
+}

@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startApp } from "../app.js";
+import { type App, startApp } from "../app.js";
 import { DEFAULT_MODEL, loadConfig } from "../config.js";
 import { SvgVecError, errorMessage } from "../errors.js";
 import { createLogger } from "../log.js";
@@ -29,15 +29,36 @@ async function main(argv: string[]): Promise<number> {
   return command === undefined || command === "help" || command === "--help" ? 0 : 2;
 }
 
+/** After a crash, calls get this long to finish before they are cancelled (less when SVGVEC_SHUTDOWN_GRACE_MS is less). */
+const CRASH_GRACE_MS = 5_000;
+/** After a crash, the process exits this long after it began to close, whether or not closing has finished. */
+const CRASH_EXIT_MS = 15_000;
+
 async function serve(): Promise<number> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const app = await startApp(config, log);
-  process.stdout.write(`svgvec listening on ${app.address}\n`);
+  let app: App | undefined;
+  let crashed = false;
+  // After a failure nothing handled, svgvec's state is unknown: say what happened, close what can be
+  // closed (Milvus Lite above all), and exit non-zero so that a supervisor starts a fresh process.
+  const crash = (what: string) => (err: unknown) => {
+    log.error(`${what}; svgvec is stopping`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    if (crashed) return;
+    crashed = true;
+    setTimeout(() => process.exit(1), CRASH_EXIT_MS);
+    Promise.resolve(app?.close(Math.min(config.shutdownGraceMs, CRASH_GRACE_MS)))
+      .catch((e: unknown) => log.error("shutdown after the crash failed", { error: errorMessage(e) }))
+      .finally(() => process.exit(1));
+  };
+  process.on("unhandledRejection", crash("unhandled rejection"));
+  process.on("uncaughtException", crash("uncaught exception"));
+  const started = await startApp(config, log);
+  app = started;
+  process.stdout.write(`svgvec listening on ${started.address}\n`);
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info("shutting down", { signal });
-      app.close(config.shutdownGraceMs).then(done, (e: unknown) => {
+      started.close(config.shutdownGraceMs).then(done, (e: unknown) => {
         log.error("shutdown failed", { error: errorMessage(e) });
         done();
       });
@@ -45,7 +66,7 @@ async function serve(): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
-  return 0;
+  return crashed ? 1 : 0;
 }
 
 async function pull(args: string[]): Promise<number> {

@@ -17,6 +17,8 @@ export interface GrpcServer {
   /** host:port actually bound. */
   address: string;
   port: number;
+  /** Reports SERVING or NOT_SERVING on grpc.health.v1, for "" and svgvec.v1; ignored once closing. */
+  setServing(serving: boolean): void;
   /** Stops accepting calls, lets running ones finish for up to graceMs, then cancels the rest. */
   close(graceMs: number): Promise<void>;
 }
@@ -45,13 +47,23 @@ export async function startGrpcServer({ listen, access }: ServerOptions, service
     server.bindAsync(listen, creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = listen.slice(0, listen.lastIndexOf(":"));
+  let closing = false;
+  let serving = true;
+  const report = (to: boolean) => {
+    if (to === serving) return;
+    serving = to;
+    for (const name of ["", SvgVecService.typeName]) health.setStatus(name, to ? "SERVING" : "NOT_SERVING");
+  };
   return {
     address: `${host}:${port}`,
     port,
+    setServing: (to) => {
+      if (!closing) report(to);
+    },
     close: (graceMs) =>
       new Promise<void>((resolve) => {
-        health.setStatus("", "NOT_SERVING");
-        health.setStatus(SvgVecService.typeName, "NOT_SERVING");
+        closing = true;
+        report(false);
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -14,6 +14,7 @@ import {
   StoreUnavailableError,
   SvgVecError,
   UnauthenticatedError,
+  EncoderUnavailableError,
 } from "../errors.js";
 import type { Logger } from "../log.js";
 
@@ -27,6 +28,7 @@ export function statusCode(err: unknown): Code {
   if (err instanceof CancelledError) return Code.CANCELLED;
   if (err instanceof StoreUnavailableError || err instanceof ShuttingDownError) return Code.UNAVAILABLE;
   if (err instanceof SchemaMismatchError) return Code.FAILED_PRECONDITION;
+  if (err instanceof EncoderUnavailableError) return Code.UNAVAILABLE;
   return Code.INTERNAL;
 }
 

@@ -54,8 +54,8 @@ export class ClipModel {
 
   static async load(dir: ModelDir, intraOpThreads: number): Promise<ClipModel> {
     const [visual, textual] = await Promise.all([
-      OrtWorkerSession.create(dir.visualPath, intraOpThreads),
-      OrtWorkerSession.create(dir.textualPath, intraOpThreads),
+      OrtWorkerSession.create(dir.visualPath, intraOpThreads, "the image encoder"),
+      OrtWorkerSession.create(dir.textualPath, intraOpThreads, "the text encoder"),
     ]);
     try {
       const visualIo = describeIo(visual, ["float32"]);
@@ -118,6 +118,24 @@ export class ClipModel {
       chunk: this.textualIo.batch ?? MAX_DYNAMIC_BATCH,
     });
     return rows(out.data, texts.length, this.info.embedDim);
+  }
+
+  /** Whether both encoders have a live worker thread (one that stopped is restarted by its session). */
+  get ready(): boolean {
+    return this.visual.ready && this.textual.ready;
+  }
+
+  /**
+   * Calls listener whenever an encoder's worker stops, fails to restart, or is
+   * back; ready is whether both encoders are up at that moment.
+   */
+  onStateChange(listener: (ready: boolean, reason: string) => void): void {
+    for (const session of [this.visual, this.textual]) session.onStateChange((_, reason) => listener(this.ready, reason));
+  }
+
+  /** Makes an encoder's worker thread exit as a crash would, so tests and diagnostics can exercise the restart. */
+  crashWorkerForTest(encoder: "image" | "text"): Promise<void> {
+    return (encoder === "image" ? this.visual : this.textual).crashWorkerForTest();
   }
 
   async release(): Promise<void> {

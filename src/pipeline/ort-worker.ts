@@ -5,6 +5,7 @@
  *
  * Protocol (structured clone; tensor buffers are transferred, not copied):
  *   in:  { kind: "run", id, data, dims, type }   out: { id, data, dims } | { id, error }
+ *   in:  { kind: "exit", code }                  the thread exits with code, between runs
  */
 import { parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
@@ -30,6 +31,13 @@ export type WorkerRequest = {
   /** Run the first dimension in chunks of this size (1 for models with a fixed batch of 1). */
   chunk: number;
 };
+
+/**
+ * Ends the thread from inside, between runs. Worker.terminate() cannot stand in
+ * for this: when it lands while onnxruntime is inside a run, onnxruntime-node
+ * aborts the whole process.
+ */
+export type WorkerControl = { kind: "exit"; code: number };
 
 export type WorkerResponse =
   | { kind: "ready"; metadata: SessionMetadata }
@@ -61,7 +69,8 @@ async function main(): Promise<void> {
   };
   port.postMessage({ kind: "ready", metadata } satisfies WorkerResponse);
 
-  port.on("message", (req: WorkerRequest) => {
+  port.on("message", (req: WorkerRequest | WorkerControl) => {
+    if (req.kind === "exit") process.exit(req.code);
     void run(session, req).then(
       (res) => port.postMessage(res, [res.data.buffer as ArrayBuffer]),
       (e: unknown) => port.postMessage({ kind: "error", id: req.id, error: (e as Error).message } satisfies WorkerResponse),

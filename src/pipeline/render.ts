@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { LimitError, RenderError, errorMessage } from "../errors.js";
+import { type Logger, createLogger } from "../log.js";
 import type { RenderResult, RenderTask, RenderWorkerData } from "./render-worker.js";
 import { describeNonSvg, looksLikeSvg } from "./sniff.js";
 
@@ -39,7 +40,10 @@ export class RenderPool {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly options: RenderPoolOptions) {
+  constructor(
+    private readonly options: RenderPoolOptions,
+    log: Logger = createLogger("error"),
+  ) {
     this.pool = new Piscina({
       filename: fileURLToPath(workerUrl()),
       name: "render",
@@ -49,6 +53,11 @@ export class RenderPool {
       workerData: { maxMemoryBytes: options.maxMemoryMb * 2 ** 20 } satisfies RenderWorkerData,
       // The renderer's memory is WebAssembly memory, capped above; this bounds the thread's JavaScript side.
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
+    });
+    // A thread that fails with no task to fail makes the pool emit 'error', which unheard would end the
+    // process; piscina has already dropped that thread and started another.
+    this.pool.on("error", (e: unknown) => {
+      log.error("a render thread failed; the pool replaces it", { error: e instanceof Error ? e.stack : String(e) });
     });
   }
 
