@@ -11,6 +11,7 @@ import {
   RenderError,
   SchemaMismatchError,
   ShuttingDownError,
+  StoreRejectedError,
   StoreUnavailableError,
   SvgVecError,
   UnauthenticatedError,
@@ -27,6 +28,7 @@ export function statusCode(err: unknown): Code {
   if (err instanceof CancelledError) return Code.CANCELLED;
   if (err instanceof StoreUnavailableError || err instanceof ShuttingDownError) return Code.UNAVAILABLE;
   if (err instanceof SchemaMismatchError) return Code.FAILED_PRECONDITION;
+  if (err instanceof StoreRejectedError) return err.rowsRefused ? Code.FAILED_PRECONDITION : Code.INTERNAL;
   return Code.INTERNAL;
 }
 

@@ -1,6 +1,6 @@
 import { DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SchemaMismatchError } from "../../src/errors.js";
+import { SchemaMismatchError, StoreRejectedError, StoreUnavailableError } from "../../src/errors.js";
 import { MilvusStore, type ImageRow } from "../../src/store/milvus-store.js";
 import { uniqueCollection } from "../helpers/milvus.js";
 
@@ -144,6 +144,38 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
       expect(hits[0]?.similarity).toBeCloseTo(1, 4);
       for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.similarity).toBeGreaterThanOrEqual(hits[i]!.similarity);
     });
+  });
+
+  // Milvus Lite stores such a url; a full Milvus measures VARCHAR(2000) in bytes and refuses it.
+  it.skipIf(key === "liteAddress")("refuses a url over 2,000 UTF-8 bytes as a rejected record, not as Milvus unreachable", async () => {
+    const store = await open(uniqueCollection("cjk"));
+    try {
+      const url = `https://example.com/${"中".repeat(700)}.svg`;
+      expect(url.length).toBeLessThan(2000);
+      const err = await store.upsert([row(1n), row(2n, url)]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreRejectedError);
+      expect(err).not.toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreRejectedError).rowsRefused).toBe(true);
+      expect((err as StoreRejectedError).reason).toMatch(/exceeds max length \(2000\)/);
+      expect((err as Error).message).toMatch(/Milvus refused to store the record .*sending it again unchanged fails the same way/);
+      expect(await store.count()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Milvus Lite searches a released collection all the same.
+  it.skipIf(key === "liteAddress")("answers a collection that is not loaded as unavailable: it loads again after a restart", async () => {
+    const collection = uniqueCollection("released");
+    const store = await open(collection);
+    try {
+      await raw.releaseCollection({ collection_name: collection });
+      const err = await store.search(unitVector(1), 1, 16).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toMatch(/collection not loaded.*retry with backoff/);
+    } finally {
+      await store.close();
+    }
   });
 
   it("lists more than 16,384 records, in id order, every one once", async () => {
