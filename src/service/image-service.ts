@@ -9,7 +9,7 @@
  * out at once.
  */
 import { LRUCache } from "lru-cache";
-import { LimitError, SvgVecError, errorMessage } from "../errors.js";
+import { LimitError, StoreRejectedError, SvgVecError, errorMessage } from "../errors.js";
 import { Batcher } from "../pipeline/batcher.js";
 import { type ClipModel, type ClipModelInfo, MAX_DYNAMIC_BATCH } from "../pipeline/clip.js";
 import type { ImagePipeline } from "../pipeline/image-pipeline.js";
@@ -75,9 +75,13 @@ interface PendingWrite {
   contentHash: string;
 }
 
+/** One write's end: a batch can store some items and fail others. */
+type Written = { result: AddResult } | { error: Error };
+
 export class ImageService {
   private readonly locks = new KeyedLock<bigint>();
-  private readonly writer: Batcher<PendingWrite, AddResult>;
+  private readonly writes: Batcher<PendingWrite, Written>;
+  private readonly writer: { submit(item: PendingWrite): Promise<AddResult> };
   private readonly textEncoder: Batcher<string, Float32Array>;
   private readonly textCache: LRUCache<string, Float32Array> | undefined;
   /** What this process last wrote per id, to recognise a re-add of the same url and content. */
@@ -93,7 +97,14 @@ export class ImageService {
     private readonly store: MilvusStore,
     private readonly options: ImageServiceOptions,
   ) {
-    this.writer = new Batcher((items) => this.write(items), { maxBatch: options.upsertBatch, concurrency: 1 });
+    this.writes = new Batcher((items) => this.write(items), { maxBatch: options.upsertBatch, concurrency: 1 });
+    this.writer = {
+      submit: async (item) => {
+        const written = await this.writes.submit(item);
+        if ("error" in written) throw written.error;
+        return written.result;
+      },
+    };
     this.textEncoder = new Batcher((texts) => model.embedTexts(texts), {
       maxBatch: model.info.textBatch ?? MAX_DYNAMIC_BATCH,
       concurrency: 1,
@@ -136,8 +147,11 @@ export class ImageService {
     return { record, outcome: "unchanged" };
   }
 
-  /** One Milvus query and one upsert for a whole batch of writes. */
-  private async write(items: PendingWrite[]): Promise<AddResult[]> {
+  /**
+   * One Milvus query and one upsert for a whole batch of writes. When Milvus refuses the batch for
+   * the data of its rows, the rows go again one by one, so only the rows it refuses fail.
+   */
+  private async write(items: PendingWrite[]): Promise<Written[]> {
     const started = performance.now();
     const existing = await this.store.existing(items.map((i) => i.id));
     const now = new Date().toISOString();
@@ -152,12 +166,35 @@ export class ImageService {
     });
     // The per-id lock keeps one id out of a batch twice; keep the last row per id all the same.
     const rows = new Map(items.map((item, i) => [item.id, { ...item, addedAt: results[i]!.record.addedAt, updatedAt: now }]));
-    await this.store.upsert([...rows.values()]);
-    for (const item of items) this.written.set(item.id, { url: item.url, contentHash: item.contentHash });
+    const failed = new Map<bigint, Error>();
+    try {
+      await this.store.upsert([...rows.values()]);
+      this.storeTimes.writes++;
+    } catch (e) {
+      // A transport failure or a refusal of the whole call would fail each row alike: no retry.
+      if (!(e instanceof StoreRejectedError && e.rowsRefused) || rows.size === 1) throw e;
+      for (const row of rows.values()) {
+        // Once Milvus is unreachable, the rows not yet written fail with that, not one call each.
+        const unreachable = [...failed.values()].find((f) => !(f instanceof StoreRejectedError));
+        if (unreachable !== undefined) {
+          failed.set(row.id, unreachable);
+          continue;
+        }
+        try {
+          await this.store.upsert([row]);
+          this.storeTimes.writes++;
+        } catch (rowError) {
+          failed.set(row.id, asError(rowError));
+        }
+      }
+    }
+    for (const item of items) if (!failed.has(item.id)) this.written.set(item.id, { url: item.url, contentHash: item.contentHash });
     this.storeTimes.writeMs += performance.now() - started;
-    this.storeTimes.writes++;
-    this.storeTimes.rows += rows.size;
-    return results;
+    this.storeTimes.rows += rows.size - failed.size;
+    return items.map((item, i): Written => {
+      const error = failed.get(item.id);
+      return error === undefined ? { result: results[i]! } : { error };
+    });
   }
 
   /**
