@@ -95,6 +95,9 @@ const STRONG = ConsistencyLevelEnum.Strong;
 export const MILVUS_CHANNEL_OPTIONS = { "grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0 };
 
 export class MilvusStore {
+  /** The vector index's cluster count, when it has one: more probes than clusters cannot find more. */
+  private nlist: number | undefined;
+
   private constructor(
     private readonly client: MilvusClient,
     private readonly opts: StoreOptions,
@@ -157,6 +160,7 @@ export class MilvusStore {
         `the vector index uses metric ${index.metricType}, svgvec needs ${INDEX.metric} (similarity is the inner product of unit vectors)`,
       ]);
     }
+    this.nlist = index === undefined ? INDEX.params.nlist : clusterCount(index.params);
     ok(await this.call("loadCollection", () => this.client.loadCollectionSync({ collection_name: name })), "loadCollection");
   }
 
@@ -290,7 +294,13 @@ export class MilvusStore {
     }
   }
 
+  /** The clusters a search probes when asked for nprobe: at most the index's nlist. */
+  nprobeFor(nprobe: number): number {
+    return this.nlist === undefined ? nprobe : Math.min(nprobe, this.nlist);
+  }
+
   async search(vector: ArrayLike<number>, k: number, nprobe: number, consistency: "strong" | "bounded" = "strong"): Promise<SearchHit[]> {
+    const params = { nprobe: this.nprobeFor(nprobe) };
     const res = await this.call("search", () =>
       this.client.search({
         collection_name: this.opts.collection,
@@ -298,7 +308,7 @@ export class MilvusStore {
         anns_field: "vector",
         limit: k,
         metric_type: INDEX.metric,
-        params: { nprobe },
+        params,
         output_fields: ["id", "url"],
         consistency_level: consistency === "strong" ? STRONG : ConsistencyLevelEnum.Bounded,
       }),
@@ -314,6 +324,7 @@ export class MilvusStore {
 
   async info(): Promise<StoreInfo> {
     const index = await this.describeVectorIndex();
+    if (index !== undefined) this.nlist = clusterCount(index.params);
     let version = "";
     try {
       const v = await this.client.getVersion();
@@ -388,6 +399,12 @@ function ok(status: Status, what: string): void {
     false,
     reason,
   );
+}
+
+/** nlist from an index's parameters; undefined for an index without clusters. */
+function clusterCount(params: Record<string, string>): number | undefined {
+  const n = Number(params.nlist);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function outputFields(includeVector: boolean): string[] {

@@ -1,7 +1,7 @@
 import { DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { SchemaMismatchError, StoreRejectedError, StoreUnavailableError } from "../../src/errors.js";
-import { MilvusStore, type ImageRow } from "../../src/store/milvus-store.js";
+import { MilvusStore, SCHEMA, type ImageRow } from "../../src/store/milvus-store.js";
 import { uniqueCollection } from "../helpers/milvus.js";
 
 function unitVector(seed: number, dim = 512): number[] {
@@ -144,6 +144,23 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
       expect(hits[0]?.similarity).toBeCloseTo(1, 4);
       for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.similarity).toBeGreaterThanOrEqual(hits[i]!.similarity);
     });
+  });
+
+  it("probes at most the index's nlist, read from Milvus", async () => {
+    const collection = uniqueCollection("nlist");
+    await raw.createCollection({ collection_name: collection, fields: SCHEMA, consistency_level: "Strong" });
+    await raw.createIndex({ collection_name: collection, field_name: "vector", index_type: "IVF_FLAT", metric_type: "IP", params: { nlist: 128 } });
+    const store = await open(collection);
+    const own = await open(uniqueCollection("nlist_own"));
+    try {
+      expect([store.nprobeFor(16), store.nprobeFor(128), store.nprobeFor(65_536)]).toEqual([16, 128, 128]);
+      expect(own.nprobeFor(65_536)).toBe(1024);
+      await store.upsert([row(1n), row(2n)]);
+      expect((await store.search(unitVector(2), 2, 65_536))[0]?.id).toBe(2n);
+    } finally {
+      await store.close();
+      await own.close();
+    }
   });
 
   // Milvus Lite stores such a url; a full Milvus measures VARCHAR(2000) in bytes and refuses it.
