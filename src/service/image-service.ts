@@ -66,6 +66,12 @@ export interface ImageServiceOptions {
   maxStreams: number;
   /** AddImage calls in progress at once; one more is refused. */
   maxInflightAdds: number;
+  /** ListImages calls open at once; one more is refused. */
+  maxLists: number;
+  /** Search calls in progress at once; one more is refused. */
+  maxSearches: number;
+  /** Most encoded bytes of records in one ListImages page. */
+  listPageBytes: number;
 }
 
 interface PendingWrite {
@@ -88,6 +94,8 @@ export class ImageService {
   private readonly written = new LRUCache<bigint, { url: string; contentHash: string }>({ max: 100_000 });
   private readonly addLimit: CallLimit;
   private readonly streamLimit: CallLimit;
+  private readonly listLimit: CallLimit;
+  private readonly searchLimit: CallLimit;
   /** Cumulative time in Milvus writes, for benchmarks. */
   readonly storeTimes = { writeMs: 0, writes: 0, rows: 0 };
 
@@ -119,6 +127,15 @@ export class ImageService {
       options.maxStreams,
       `${options.maxStreams} StreamAddImages calls are already open (SVGVEC_MAX_STREAMS); ` +
         `retry when one has finished, or send more items per stream`,
+    );
+    this.listLimit = new CallLimit(
+      options.maxLists,
+      `${options.maxLists} ListImages calls are already open (SVGVEC_MAX_LISTS); ` +
+        `retry when one has finished, and read each listing to its end or cancel it`,
+    );
+    this.searchLimit = new CallLimit(
+      options.maxSearches,
+      `${options.maxSearches} Search calls are already in progress (SVGVEC_MAX_SEARCHES); retry with backoff`,
     );
   }
 
@@ -238,8 +255,17 @@ export class ImageService {
     return summary;
   }
 
-  list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
-    return this.store.list(opts);
+  /**
+   * Every record, in pages of at most pageSize records and listPageBytes encoded bytes. The call
+   * holds one of SVGVEC_MAX_LISTS slots from its first page until it ends or is returned.
+   */
+  async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
+    const release = this.listLimit.acquire();
+    try {
+      for await (const page of this.store.list(opts)) yield* splitByBytes(page, this.options.listPageBytes);
+    } finally {
+      release();
+    }
   }
 
   /** The text's embedding: remembered for repeated queries, batched with concurrent ones. */
@@ -252,8 +278,10 @@ export class ImageService {
   }
 
   async search(text: string, k: number, nprobe?: number): Promise<SearchHit[]> {
-    const vector = await this.embedQuery(text);
-    return this.store.search(vector, k, nprobe ?? this.options.nprobe, this.options.searchConsistency);
+    return this.searchLimit.run(async () => {
+      const vector = await this.embedQuery(text);
+      return this.store.search(vector, k, nprobe ?? this.options.nprobe, this.options.searchConsistency);
+    });
   }
 
   async stats(): Promise<Stats> {
@@ -287,14 +315,57 @@ class CallLimit {
   ) {}
 
   async run<T>(call: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) throw new LimitError(this.refusal);
-    this.active++;
+    const release = this.acquire();
     try {
       return await call();
     } finally {
-      this.active--;
+      release();
     }
   }
+
+  /** Takes a slot, or throws LimitError; the returned function gives it back (once, however often called). */
+  acquire(): () => void {
+    if (this.active >= this.max) throw new LimitError(this.refusal);
+    this.active++;
+    let held = true;
+    return () => {
+      if (held) this.active--;
+      held = false;
+    };
+  }
+}
+
+/**
+ * Bytes one record takes in a ListImagesResponse, rounded up: the packed floats, the strings, and
+ * at most 32 bytes of tags, lengths, the int64 id and the record's own framing.
+ */
+function encodedSize(record: ImageRecord): number {
+  return (
+    32 +
+    4 * (record.vector?.length ?? 0) +
+    Buffer.byteLength(record.url, "utf8") +
+    Buffer.byteLength(record.addedAt, "utf8") +
+    Buffer.byteLength(record.updatedAt, "utf8")
+  );
+}
+
+/** The page in order, cut into runs of at most maxBytes encoded bytes (a record larger alone goes alone). */
+function splitByBytes(page: ImageRecord[], maxBytes: number): ImageRecord[][] {
+  const out: ImageRecord[][] = [];
+  let run: ImageRecord[] = [];
+  let bytes = 0;
+  for (const record of page) {
+    const size = encodedSize(record);
+    if (run.length > 0 && bytes + size > maxBytes) {
+      out.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(record);
+    bytes += size;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
 }
 
 function keepFirstFailures(summary: StreamSummary): void {
