@@ -68,6 +68,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       upsertBatch: config.upsertBatch,
       maxStreams: config.limits.maxStreams,
       maxInflightAdds: config.limits.maxInflightAdds,
+      maxLists: config.limits.maxLists,
+      maxSearches: config.limits.maxSearches,
+      listPageBytes: config.limits.listPageBytes,
     });
     const server = await startGrpcServer({ listen: config.listen, access: config.access }, service, log);
     const monitor = monitorEventLoop(log, config.eventLoopWarnMs);

@@ -76,6 +76,12 @@ export interface LimitsConfig {
   maxStreams: number;
   /** AddImage calls in progress at once; one more is refused with RESOURCE_EXHAUSTED. */
   maxInflightAdds: number;
+  /** ListImages calls open at once; one more is refused with RESOURCE_EXHAUSTED. */
+  maxLists: number;
+  /** Search calls in progress at once; one more is refused with RESOURCE_EXHAUSTED. */
+  maxSearches: number;
+  /** Most encoded bytes of records per ListImages message, under the 4 MiB stock gRPC clients accept. */
+  listPageBytes: number;
 }
 
 export interface Config {
@@ -215,6 +221,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     limits: {
       maxStreams: int("SVGVEC_MAX_STREAMS", 16, 1, 10_000),
       maxInflightAdds: int("SVGVEC_MAX_INFLIGHT_ADDS", 256, 1, 100_000),
+      maxLists: int("SVGVEC_MAX_LISTS", 8, 1, 10_000),
+      maxSearches: int("SVGVEC_MAX_SEARCHES", 64, 1, 100_000),
+      listPageBytes: int("SVGVEC_LIST_PAGE_BYTES", 3 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
     },
     milvus: {
       address,

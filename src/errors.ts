@@ -100,6 +100,23 @@ export class ShuttingDownError extends SvgVecError {
   }
 }
 
+/**
+ * Milvus answered, and refused the call for a reason a retry will not change (maps to
+ * FAILED_PRECONDITION when it refused the rows written for their data, INTERNAL otherwise).
+ */
+export class StoreRejectedError extends SvgVecError {
+  readonly kind = "store-rejected";
+  constructor(
+    message: string,
+    /** Milvus refused the rows of a write for their contents; other rows may be written alone. */
+    readonly rowsRefused: boolean,
+    /** Milvus's own words. */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -16,7 +16,7 @@ describe("loadConfig", () => {
     expect(c.access).toEqual({ tokens: [], allowUnauthenticated: false, tlsCert: "", tlsKey: "" });
     expect(c.render.maxQueue).toBe(1024);
     expect(c.eventLoopWarnMs).toBe(200);
-    expect(c.limits).toEqual({ maxStreams: 16, maxInflightAdds: 256 });
+    expect(c.limits).toEqual({ maxStreams: 16, maxInflightAdds: 256, maxLists: 8, maxSearches: 64, listPageBytes: 3 * 1024 * 1024 });
     expect(c.render.timeoutMs).toBe(5_000);
     expect(c.render.maxMemoryMb).toBe(256);
   });
@@ -29,6 +29,9 @@ describe("loadConfig", () => {
         SVGVEC_TLS_KEY: "package.json",
         SVGVEC_MAX_STREAMS: "2",
         SVGVEC_MAX_INFLIGHT_ADDS: "3",
+        SVGVEC_MAX_LISTS: "4",
+        SVGVEC_MAX_SEARCHES: "5",
+        SVGVEC_LIST_PAGE_BYTES: "1048576",
         SVGVEC_RENDER_TIMEOUT_MS: "250",
         SVGVEC_RENDER_WORKERS: "3",
         SVGVEC_RENDER_MAX_MEMORY_MB: "64",
@@ -38,7 +41,7 @@ describe("loadConfig", () => {
     );
     expect(c.access.tokens).toEqual(["0123456789abcdef0123", "fedcba9876543210fedc"]);
     expect(c.access.tlsCert).toMatch(/\/package\.json$/);
-    expect(c.limits).toEqual({ maxStreams: 2, maxInflightAdds: 3 });
+    expect(c.limits).toEqual({ maxStreams: 2, maxInflightAdds: 3, maxLists: 4, maxSearches: 5, listPageBytes: 1_048_576 });
     expect([c.render.timeoutMs, c.render.workers, c.render.maxMemoryMb]).toEqual([250, 3, 64]);
     expect(c.fetch.allowCidrs).toEqual(["10.20.0.0/16", "fd00:1::/64"]);
   });
@@ -124,6 +127,9 @@ describe("loadConfig", () => {
           SVGVEC_COLLECTION: "bad-name",
           SVGVEC_SEARCH_CONSISTENCY: "eventual",
           SVGVEC_FETCH_REVEAL_ADDRESSES: "sometimes",
+          SVGVEC_MAX_LISTS: "0",
+          SVGVEC_MAX_SEARCHES: "many",
+          SVGVEC_LIST_PAGE_BYTES: "1024",
         });
       } catch (e) {
         return e;
@@ -139,5 +145,8 @@ describe("loadConfig", () => {
     expect(problems).toMatch(/SVGVEC_COLLECTION=bad-name must start with a letter/);
     expect(problems).toMatch(/SVGVEC_SEARCH_CONSISTENCY=eventual must be strong or bounded/);
     expect(problems).toMatch(/SVGVEC_FETCH_REVEAL_ADDRESSES=sometimes must be true or false/);
+    expect(problems).toMatch(/SVGVEC_MAX_LISTS=0 must be an integer from 1 to 10000/);
+    expect(problems).toMatch(/SVGVEC_MAX_SEARCHES=many must be an integer from 1 to 100000/);
+    expect(problems).toMatch(/SVGVEC_LIST_PAGE_BYTES=1024 must be an integer from 65536 to 67108864/);
   });
 });

@@ -120,8 +120,9 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
     },
 
     ListImages: (call) => {
-      let cancelled = false;
-      call.on("cancelled", () => (cancelled = true));
+      let stopped = false;
+      call.on("cancelled", () => (stopped = true));
+      call.on("close", () => (stopped = true));
       void (async () => {
         try {
           const req = requireDecoded(call.request);
@@ -130,10 +131,12 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
             limit: requireLimit(req.limit),
             pageSize: requirePageSize(req.pageSize),
           });
+          // Leaving the loop returns the pages, which gives back the call's list slot.
           for await (const page of pages) {
-            if (cancelled) return;
+            if (stopped) return;
             const ok = call.write(create(ListImagesResponseSchema, { images: page.map(toImage) }));
-            if (!ok) await new Promise((r) => call.once("drain", r));
+            if (!ok) await writable(call);
+            if (stopped) return;
           }
           call.end();
         } catch (err) {
@@ -174,6 +177,21 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
       return create(RemoveResponseSchema, { removed });
     }),
   };
+}
+
+/**
+ * Resolves when the call can take more messages, or never will: a client that stops reading and
+ * then cancels, or a server that shuts down, emits no 'drain'.
+ */
+function writable(call: grpc.ServerWritableStream<ListImagesRequest, ListImagesResponse>): Promise<void> {
+  return new Promise((resolve) => {
+    const events = ["drain", "cancelled", "close", "error"] as const;
+    const done = () => {
+      for (const event of events) call.off(event, done);
+      resolve();
+    };
+    for (const event of events) call.once(event, done);
+  });
 }
 
 async function* streamItems(call: AsyncIterable<StreamAddImagesRequest>): AsyncGenerator<StreamItem> {

@@ -11,6 +11,7 @@ import {
   RenderError,
   SchemaMismatchError,
   ShuttingDownError,
+  StoreRejectedError,
   StoreUnavailableError,
   SvgVecError,
   UnauthenticatedError,
@@ -29,6 +30,7 @@ export function statusCode(err: unknown): Code {
   if (err instanceof StoreUnavailableError || err instanceof ShuttingDownError) return Code.UNAVAILABLE;
   if (err instanceof SchemaMismatchError) return Code.FAILED_PRECONDITION;
   if (err instanceof EncoderUnavailableError) return Code.UNAVAILABLE;
+  if (err instanceof StoreRejectedError) return err.rowsRefused ? Code.FAILED_PRECONDITION : Code.INTERNAL;
   return Code.INTERNAL;
 }
 

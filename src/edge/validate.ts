@@ -15,8 +15,13 @@ export function requireId(id: bigint | undefined, field = "id"): bigint {
 
 export function requireUrl(url: string, field = "url"): string {
   if (url === "") throw new InvalidArgumentError(field, "is required; send the http(s) URL of an SVG file");
-  if (url.length > URL_MAX_LENGTH) {
-    throw new InvalidArgumentError(field, `is ${url.length} characters; at most ${URL_MAX_LENGTH} fit the store`);
+  // Milvus measures a VARCHAR in UTF-8 bytes, so each non-ASCII character takes 2 to 4 of them.
+  const bytes = Buffer.byteLength(url, "utf8");
+  if (bytes > URL_MAX_LENGTH) {
+    throw new InvalidArgumentError(
+      field,
+      `is ${bytes} bytes of UTF-8; at most ${URL_MAX_LENGTH} bytes fit the store (non-ASCII characters take 2 to 4 bytes each), so send a shorter URL`,
+    );
   }
   if (url.trim() !== url) throw new InvalidArgumentError(field, "has leading or trailing whitespace; send the URL alone");
   let parsed: URL;

@@ -9,7 +9,7 @@
  * out at once.
  */
 import { LRUCache } from "lru-cache";
-import { LimitError, SvgVecError, errorMessage } from "../errors.js";
+import { LimitError, StoreRejectedError, SvgVecError, errorMessage } from "../errors.js";
 import { Batcher } from "../pipeline/batcher.js";
 import { type ClipModel, type ClipModelInfo, MAX_DYNAMIC_BATCH } from "../pipeline/clip.js";
 import type { ImagePipeline } from "../pipeline/image-pipeline.js";
@@ -66,6 +66,12 @@ export interface ImageServiceOptions {
   maxStreams: number;
   /** AddImage calls in progress at once; one more is refused. */
   maxInflightAdds: number;
+  /** ListImages calls open at once; one more is refused. */
+  maxLists: number;
+  /** Search calls in progress at once; one more is refused. */
+  maxSearches: number;
+  /** Most encoded bytes of records in one ListImages page. */
+  listPageBytes: number;
 }
 
 interface PendingWrite {
@@ -75,15 +81,21 @@ interface PendingWrite {
   contentHash: string;
 }
 
+/** One write's end: a batch can store some items and fail others. */
+type Written = { result: AddResult } | { error: Error };
+
 export class ImageService {
   private readonly locks = new KeyedLock<bigint>();
-  private readonly writer: Batcher<PendingWrite, AddResult>;
+  private readonly writes: Batcher<PendingWrite, Written>;
+  private readonly writer: { submit(item: PendingWrite): Promise<AddResult> };
   private readonly textEncoder: Batcher<string, Float32Array>;
   private readonly textCache: LRUCache<string, Float32Array> | undefined;
   /** What this process last wrote per id, to recognise a re-add of the same url and content. */
   private readonly written = new LRUCache<bigint, { url: string; contentHash: string }>({ max: 100_000 });
   private readonly addLimit: CallLimit;
   private readonly streamLimit: CallLimit;
+  private readonly listLimit: CallLimit;
+  private readonly searchLimit: CallLimit;
   /** Cumulative time in Milvus writes, for benchmarks. */
   readonly storeTimes = { writeMs: 0, writes: 0, rows: 0 };
 
@@ -93,7 +105,14 @@ export class ImageService {
     private readonly store: MilvusStore,
     private readonly options: ImageServiceOptions,
   ) {
-    this.writer = new Batcher((items) => this.write(items), { maxBatch: options.upsertBatch, concurrency: 1 });
+    this.writes = new Batcher((items) => this.write(items), { maxBatch: options.upsertBatch, concurrency: 1 });
+    this.writer = {
+      submit: async (item) => {
+        const written = await this.writes.submit(item);
+        if ("error" in written) throw written.error;
+        return written.result;
+      },
+    };
     this.textEncoder = new Batcher((texts) => model.embedTexts(texts), {
       maxBatch: model.info.textBatch ?? MAX_DYNAMIC_BATCH,
       concurrency: 1,
@@ -108,6 +127,15 @@ export class ImageService {
       options.maxStreams,
       `${options.maxStreams} StreamAddImages calls are already open (SVGVEC_MAX_STREAMS); ` +
         `retry when one has finished, or send more items per stream`,
+    );
+    this.listLimit = new CallLimit(
+      options.maxLists,
+      `${options.maxLists} ListImages calls are already open (SVGVEC_MAX_LISTS); ` +
+        `retry when one has finished, and read each listing to its end or cancel it`,
+    );
+    this.searchLimit = new CallLimit(
+      options.maxSearches,
+      `${options.maxSearches} Search calls are already in progress (SVGVEC_MAX_SEARCHES); retry with backoff`,
     );
   }
 
@@ -136,8 +164,11 @@ export class ImageService {
     return { record, outcome: "unchanged" };
   }
 
-  /** One Milvus query and one upsert for a whole batch of writes. */
-  private async write(items: PendingWrite[]): Promise<AddResult[]> {
+  /**
+   * One Milvus query and one upsert for a whole batch of writes. When Milvus refuses the batch for
+   * the data of its rows, the rows go again one by one, so only the rows it refuses fail.
+   */
+  private async write(items: PendingWrite[]): Promise<Written[]> {
     const started = performance.now();
     const existing = await this.store.existing(items.map((i) => i.id));
     const now = new Date().toISOString();
@@ -152,12 +183,35 @@ export class ImageService {
     });
     // The per-id lock keeps one id out of a batch twice; keep the last row per id all the same.
     const rows = new Map(items.map((item, i) => [item.id, { ...item, addedAt: results[i]!.record.addedAt, updatedAt: now }]));
-    await this.store.upsert([...rows.values()]);
-    for (const item of items) this.written.set(item.id, { url: item.url, contentHash: item.contentHash });
+    const failed = new Map<bigint, Error>();
+    try {
+      await this.store.upsert([...rows.values()]);
+      this.storeTimes.writes++;
+    } catch (e) {
+      // A transport failure or a refusal of the whole call would fail each row alike: no retry.
+      if (!(e instanceof StoreRejectedError && e.rowsRefused) || rows.size === 1) throw e;
+      for (const row of rows.values()) {
+        // Once Milvus is unreachable, the rows not yet written fail with that, not one call each.
+        const unreachable = [...failed.values()].find((f) => !(f instanceof StoreRejectedError));
+        if (unreachable !== undefined) {
+          failed.set(row.id, unreachable);
+          continue;
+        }
+        try {
+          await this.store.upsert([row]);
+          this.storeTimes.writes++;
+        } catch (rowError) {
+          failed.set(row.id, asError(rowError));
+        }
+      }
+    }
+    for (const item of items) if (!failed.has(item.id)) this.written.set(item.id, { url: item.url, contentHash: item.contentHash });
     this.storeTimes.writeMs += performance.now() - started;
-    this.storeTimes.writes++;
-    this.storeTimes.rows += rows.size;
-    return results;
+    this.storeTimes.rows += rows.size - failed.size;
+    return items.map((item, i): Written => {
+      const error = failed.get(item.id);
+      return error === undefined ? { result: results[i]! } : { error };
+    });
   }
 
   /**
@@ -206,8 +260,17 @@ export class ImageService {
     return summary;
   }
 
-  list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
-    return this.store.list(opts);
+  /**
+   * Every record, in pages of at most pageSize records and listPageBytes encoded bytes. The call
+   * holds one of SVGVEC_MAX_LISTS slots from its first page until it ends or is returned.
+   */
+  async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
+    const release = this.listLimit.acquire();
+    try {
+      for await (const page of this.store.list(opts)) yield* splitByBytes(page, this.options.listPageBytes);
+    } finally {
+      release();
+    }
   }
 
   /** The text's embedding: remembered for repeated queries, batched with concurrent ones. */
@@ -220,8 +283,10 @@ export class ImageService {
   }
 
   async search(text: string, k: number, nprobe?: number): Promise<SearchHit[]> {
-    const vector = await this.embedQuery(text);
-    return this.store.search(vector, k, nprobe ?? this.options.nprobe, this.options.searchConsistency);
+    return this.searchLimit.run(async () => {
+      const vector = await this.embedQuery(text);
+      return this.store.search(vector, k, nprobe ?? this.options.nprobe, this.options.searchConsistency);
+    });
   }
 
   async stats(): Promise<Stats> {
@@ -255,14 +320,57 @@ class CallLimit {
   ) {}
 
   async run<T>(call: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) throw new LimitError(this.refusal);
-    this.active++;
+    const release = this.acquire();
     try {
       return await call();
     } finally {
-      this.active--;
+      release();
     }
   }
+
+  /** Takes a slot, or throws LimitError; the returned function gives it back (once, however often called). */
+  acquire(): () => void {
+    if (this.active >= this.max) throw new LimitError(this.refusal);
+    this.active++;
+    let held = true;
+    return () => {
+      if (held) this.active--;
+      held = false;
+    };
+  }
+}
+
+/**
+ * Bytes one record takes in a ListImagesResponse, rounded up: the packed floats, the strings, and
+ * at most 32 bytes of tags, lengths, the int64 id and the record's own framing.
+ */
+function encodedSize(record: ImageRecord): number {
+  return (
+    32 +
+    4 * (record.vector?.length ?? 0) +
+    Buffer.byteLength(record.url, "utf8") +
+    Buffer.byteLength(record.addedAt, "utf8") +
+    Buffer.byteLength(record.updatedAt, "utf8")
+  );
+}
+
+/** The page in order, cut into runs of at most maxBytes encoded bytes (a record larger alone goes alone). */
+function splitByBytes(page: ImageRecord[], maxBytes: number): ImageRecord[][] {
+  const out: ImageRecord[][] = [];
+  let run: ImageRecord[] = [];
+  let bytes = 0;
+  for (const record of page) {
+    const size = encodedSize(record);
+    if (run.length > 0 && bytes + size > maxBytes) {
+      out.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(record);
+    bytes += size;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
 }
 
 function keepFirstFailures(summary: StreamSummary): void {

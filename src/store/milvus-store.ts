@@ -3,7 +3,7 @@
  * exactly, so a collection the seed wrote can be served as it is.
  */
 import { ConsistencyLevelEnum, DataType, MilvusClient, type FieldType } from "@zilliz/milvus2-sdk-node";
-import { SchemaMismatchError, StoreUnavailableError, errorMessage } from "../errors.js";
+import { SchemaMismatchError, StoreRejectedError, StoreUnavailableError, errorMessage } from "../errors.js";
 
 export const VECTOR_DIM = 512;
 export const URL_MAX_LENGTH = 2000;
@@ -69,7 +69,21 @@ interface Status {
   error_code: string | number;
   reason: string;
   code?: number;
+  retriable?: boolean;
 }
+
+/**
+ * Milvus's numeric status codes (2.3+) for states that pass by themselves: not ready, unavailable,
+ * request or rate limit, resources, collection or partition (not fully) loaded or recovering,
+ * replica, channel or node not available during a failover, unexpected EOF, inconsistent requery,
+ * timeout. Not loaded is among them: after a Milvus restart the collection loads again.
+ */
+const TRANSIENT_CODES: ReadonlySet<number> = new Set([1, 2, 4, 8, 12, 101, 103, 106, 201, 202, 401, 503, 902, 905, 1002, 2200, 10001]);
+/** The same states in the older string codes, which Milvus still sends beside the numeric ones. */
+const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set(["RateLimit", "NotReadyServe", "NotReadyCoordActivating", "DataCoordNA"]);
+/** Invalid or missing parameter: on a write, a refusal of the rows' data (a value too long, a wrong dimension). */
+const INVALID_PARAMETER_CODES: ReadonlySet<number> = new Set([1100, 1101, 1102]);
+const INVALID_PARAMETER_ERROR_CODES: ReadonlySet<string> = new Set(["IllegalArgument", "IllegalDimension", "IllegalRowRecord", "IllegalVectorID"]);
 
 const STRONG = ConsistencyLevelEnum.Strong;
 
@@ -81,6 +95,9 @@ const STRONG = ConsistencyLevelEnum.Strong;
 export const MILVUS_CHANNEL_OPTIONS = { "grpc.keepalive_time_ms": 360_000, "grpc.keepalive_permit_without_calls": 0 };
 
 export class MilvusStore {
+  /** The vector index's cluster count, when it has one: more probes than clusters cannot find more. */
+  private nlist: number | undefined;
+
   private constructor(
     private readonly client: MilvusClient,
     private readonly opts: StoreOptions,
@@ -143,6 +160,7 @@ export class MilvusStore {
         `the vector index uses metric ${index.metricType}, svgvec needs ${INDEX.metric} (similarity is the inner product of unit vectors)`,
       ]);
     }
+    this.nlist = index === undefined ? INDEX.params.nlist : clusterCount(index.params);
     ok(await this.call("loadCollection", () => this.client.loadCollectionSync({ collection_name: name })), "loadCollection");
   }
 
@@ -271,11 +289,18 @@ export class MilvusStore {
         if (opts.limit > 0 && sent >= opts.limit) break;
       }
     } catch (e) {
-      throw e instanceof StoreUnavailableError ? e : new StoreUnavailableError(`Milvus queryIterator failed: ${errorMessage(e)}`);
+      if (e instanceof StoreUnavailableError || e instanceof StoreRejectedError) throw e;
+      throw new StoreUnavailableError(`Milvus queryIterator failed: ${errorMessage(e)}`);
     }
   }
 
+  /** The clusters a search probes when asked for nprobe: at most the index's nlist. */
+  nprobeFor(nprobe: number): number {
+    return this.nlist === undefined ? nprobe : Math.min(nprobe, this.nlist);
+  }
+
   async search(vector: ArrayLike<number>, k: number, nprobe: number, consistency: "strong" | "bounded" = "strong"): Promise<SearchHit[]> {
+    const params = { nprobe: this.nprobeFor(nprobe) };
     const res = await this.call("search", () =>
       this.client.search({
         collection_name: this.opts.collection,
@@ -283,7 +308,7 @@ export class MilvusStore {
         anns_field: "vector",
         limit: k,
         metric_type: INDEX.metric,
-        params: { nprobe },
+        params,
         output_fields: ["id", "url"],
         consistency_level: consistency === "strong" ? STRONG : ConsistencyLevelEnum.Bounded,
       }),
@@ -299,6 +324,7 @@ export class MilvusStore {
 
   async info(): Promise<StoreInfo> {
     const index = await this.describeVectorIndex();
+    if (index !== undefined) this.nlist = clusterCount(index.params);
     let version = "";
     try {
       const v = await this.client.getVersion();
@@ -338,7 +364,7 @@ export class MilvusStore {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof StoreUnavailableError || e instanceof SchemaMismatchError) throw e;
+      if (e instanceof StoreUnavailableError || e instanceof StoreRejectedError || e instanceof SchemaMismatchError) throw e;
       throw new StoreUnavailableError(
         `Milvus at ${this.opts.address} did not complete ${what} (${errorMessage(e)}); retry when Milvus is reachable again, svgvec reconnects by itself`,
         { cause: e },
@@ -347,11 +373,38 @@ export class MilvusStore {
   }
 }
 
+/**
+ * Throws when Milvus answered with a failure: StoreUnavailableError (retry) for a state that passes
+ * by itself, StoreRejectedError for one that a retry would meet again.
+ */
 function ok(status: Status, what: string): void {
   // Newer Milvus releases report failures in the numeric code and may leave error_code at Success.
-  if ((status.error_code !== "Success" && status.error_code !== 0) || (status.code !== undefined && status.code !== 0)) {
-    throw new StoreUnavailableError(`Milvus ${what} failed: ${status.reason || String(status.error_code)}`);
+  const code = status.code ?? 0;
+  if ((status.error_code === "Success" || status.error_code === 0) && code === 0) return;
+  const legacy = String(status.error_code);
+  const reason = status.reason || legacy;
+  const codes = `code ${code}, ${legacy}`;
+  if (status.retriable === true || TRANSIENT_CODES.has(code) || TRANSIENT_ERROR_CODES.has(legacy)) {
+    throw new StoreUnavailableError(`Milvus cannot serve ${what} at the moment (${codes}): ${reason}; retry with backoff`);
   }
+  if (what === "upsert" && (INVALID_PARAMETER_CODES.has(code) || INVALID_PARAMETER_ERROR_CODES.has(legacy))) {
+    throw new StoreRejectedError(
+      `Milvus refused to store the record (${codes}): ${reason}; sending it again unchanged fails the same way, so change the item`,
+      true,
+      reason,
+    );
+  }
+  throw new StoreRejectedError(
+    `Milvus refused ${what} (${codes}): ${reason}; a retry meets the same refusal, so check the Milvus server and the collection`,
+    false,
+    reason,
+  );
+}
+
+/** nlist from an index's parameters; undefined for an index without clusters. */
+function clusterCount(params: Record<string, string>): number | undefined {
+  const n = Number(params.nlist);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function outputFields(includeVector: boolean): string[] {

@@ -186,7 +186,12 @@ describe("svgvec.v1 on Milvus Lite", () => {
     const cases: Array<[string, (t: TestApp) => Promise<unknown>, RegExp]> = [
       ["AddImage without id", (t) => t.client.addImage({ url: "https://example.com/a.svg" }), /id: is required/],
       ["AddImage without url", (t) => t.client.addImage({ id: 1n }), /url: is required/],
-      ["AddImage with a 2,024-character url", (t) => t.client.addImage({ id: 1n, url: longUrl }), /url: is 2024 characters; at most 2000/],
+      ["AddImage with a 2,024-character url", (t) => t.client.addImage({ id: 1n, url: longUrl }), /url: is 2024 bytes of UTF-8; at most 2000 bytes/],
+      [
+        "AddImage with a url of 700 CJK characters (2,124 bytes)",
+        (t) => t.client.addImage({ id: 1n, url: `https://example.com/${"\u4e2d".repeat(700)}.svg` }),
+        /url: is 2124 bytes of UTF-8; at most 2000 bytes fit the store \(non-ASCII characters take 2 to 4 bytes each\), so send a shorter URL/,
+      ],
       ["AddImage with a relative url", (t) => t.client.addImage({ id: 1n, url: "icons/a.svg" }), /not an absolute URL/],
       ["AddImage with a file: url", (t) => t.client.addImage({ id: 1n, url: "file:///etc/passwd" }), /scheme file: is not supported/],
       ["Search with empty text", (t) => t.client.search({ text: "" }), /text: is empty/],
@@ -293,7 +298,7 @@ describe("svgvec.v1 on Milvus Lite", () => {
         expect.stringMatching(/url: is required/),
         expect.stringMatching(/scheme gopher: is not supported/),
         expect.stringMatching(/id: is required/),
-        expect.stringMatching(/url: is 2021 characters; at most 2000/),
+        expect.stringMatching(/url: is 2021 bytes of UTF-8; at most 2000 bytes/),
       ]);
       expect(await count()).toBe(before);
     });

@@ -1,11 +1,19 @@
 /**
  * The import pipeline's economies, observed through a real server: work done
- * once, writes and encoder runs batched, text queries cached and batched.
+ * once, writes and encoder runs batched, text queries cached and batched;
+ * and a batch of writes in which Milvus refuses one record.
  */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { statusCode } from "../../src/edge/status.js";
+import { StoreRejectedError } from "../../src/errors.js";
 import { AddOutcome } from "../../src/gen/svgvec/v1/svgvec_pb.js";
-import { type Corpus, startCorpus } from "../helpers/corpus.js";
+import type { AddResult } from "../../src/service/image-service.js";
+import { type Corpus, FIXTURES_DIR, startCorpus } from "../helpers/corpus.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
 import { TINY_DYNAMIC_MODEL_DIR } from "../helpers/models.js";
 import { waitFor } from "../helpers/wait.js";
@@ -101,5 +109,57 @@ describe("import and search economies", () => {
     );
     expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err?.details).toMatch(/nprobe: is 0; send 1 to 65536/);
+  });
+});
+
+describe("a batch of writes with one record Milvus refuses", () => {
+  let server: http.Server;
+  let base: string;
+  let t: TestApp;
+  beforeAll(async () => {
+    const svg = readFileSync(join(FIXTURES_DIR, "wide-red.svg"));
+    // Any path is the same SVG, so a url can be as long as a test needs.
+    server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "image/svg+xml", "content-length": String(svg.length) });
+      res.end(svg);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A full Milvus: it measures VARCHAR(2000) in bytes (Milvus Lite stores the long url).
+    t = await startTestApp({ milvusAddress: inject("standaloneAddress") });
+  });
+  afterAll(async () => {
+    await t.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it("stores every other item of the batch and fails only that one, FAILED_PRECONDITION with Milvus's reason", async () => {
+    const service = t.app.service;
+    for (const id of [1n, 2n, 3n, 4n, 5n]) await service.add(id, `${base}/before/${id}.svg`);
+    // 700 CJK characters are 2,100 bytes: under 2,000 characters, over Milvus's 2,000 bytes.
+    const tooLong = `${base}/${"\u4e2d".repeat(700)}.svg`;
+    const ids = Array.from({ length: 40 }, (_, i) => BigInt(i + 1));
+    const bad = 21n;
+    const urlOf = (id: bigint) => (id === bad ? tooLong : `${base}/after/${id}.svg`);
+    const writesBefore = service.storeTimes.writes;
+    // Concurrent adds queue behind the first write and go to Milvus together.
+    const settled = await Promise.allSettled(ids.map((id) => service.add(id, urlOf(id))));
+    expect(service.storeTimes.writes - writesBefore).toBeLessThan(ids.length);
+
+    const failed = settled.flatMap((s, i) => (s.status === "rejected" ? [[ids[i], s.reason] as const] : []));
+    expect(failed.map(([id]) => id)).toEqual([bad]);
+    const err = failed[0]![1] as unknown;
+    expect(err).toBeInstanceOf(StoreRejectedError);
+    expect(statusCode(err)).toBe(grpc.status.FAILED_PRECONDITION);
+    expect((err as Error).message).toMatch(/exceeds max length \(2000\)/);
+
+    const outcomes = new Map(settled.flatMap((s, i) => (s.status === "fulfilled" ? [[ids[i]!, (s.value as AddResult).outcome] as const] : [])));
+    for (const id of ids.filter((i) => i !== bad)) expect(outcomes.get(id), String(id)).toBe(id <= 5n ? "replaced" : "added");
+
+    const stored = new Map<bigint, string>();
+    for await (const page of service.list({ includeVectors: false, limit: 0, pageSize: 1000 })) for (const r of page) stored.set(r.id, r.url);
+    expect([...stored.keys()].sort((a, b) => Number(a - b))).toEqual(ids.filter((i) => i !== bad));
+    for (const [id, url] of stored) expect(url).toBe(urlOf(id));
   });
 });

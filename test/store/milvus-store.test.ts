@@ -1,7 +1,7 @@
 import { DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SchemaMismatchError } from "../../src/errors.js";
-import { MilvusStore, type ImageRow } from "../../src/store/milvus-store.js";
+import { SchemaMismatchError, StoreRejectedError, StoreUnavailableError } from "../../src/errors.js";
+import { MilvusStore, SCHEMA, type ImageRow } from "../../src/store/milvus-store.js";
 import { uniqueCollection } from "../helpers/milvus.js";
 
 function unitVector(seed: number, dim = 512): number[] {
@@ -144,6 +144,55 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
       expect(hits[0]?.similarity).toBeCloseTo(1, 4);
       for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.similarity).toBeGreaterThanOrEqual(hits[i]!.similarity);
     });
+  });
+
+  it("probes at most the index's nlist, read from Milvus", async () => {
+    const collection = uniqueCollection("nlist");
+    await raw.createCollection({ collection_name: collection, fields: SCHEMA, consistency_level: "Strong" });
+    await raw.createIndex({ collection_name: collection, field_name: "vector", index_type: "IVF_FLAT", metric_type: "IP", params: { nlist: 128 } });
+    const store = await open(collection);
+    const own = await open(uniqueCollection("nlist_own"));
+    try {
+      expect([store.nprobeFor(16), store.nprobeFor(128), store.nprobeFor(65_536)]).toEqual([16, 128, 128]);
+      expect(own.nprobeFor(65_536)).toBe(1024);
+      await store.upsert([row(1n), row(2n)]);
+      expect((await store.search(unitVector(2), 2, 65_536))[0]?.id).toBe(2n);
+    } finally {
+      await store.close();
+      await own.close();
+    }
+  });
+
+  // Milvus Lite stores such a url; a full Milvus measures VARCHAR(2000) in bytes and refuses it.
+  it.skipIf(key === "liteAddress")("refuses a url over 2,000 UTF-8 bytes as a rejected record, not as Milvus unreachable", async () => {
+    const store = await open(uniqueCollection("cjk"));
+    try {
+      const url = `https://example.com/${"中".repeat(700)}.svg`;
+      expect(url.length).toBeLessThan(2000);
+      const err = await store.upsert([row(1n), row(2n, url)]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreRejectedError);
+      expect(err).not.toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreRejectedError).rowsRefused).toBe(true);
+      expect((err as StoreRejectedError).reason).toMatch(/exceeds max length \(2000\)/);
+      expect((err as Error).message).toMatch(/Milvus refused to store the record .*sending it again unchanged fails the same way/);
+      expect(await store.count()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Milvus Lite searches a released collection all the same.
+  it.skipIf(key === "liteAddress")("answers a collection that is not loaded as unavailable: it loads again after a restart", async () => {
+    const collection = uniqueCollection("released");
+    const store = await open(collection);
+    try {
+      await raw.releaseCollection({ collection_name: collection });
+      const err = await store.search(unitVector(1), 1, 16).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toMatch(/collection not loaded.*retry with backoff/);
+    } finally {
+      await store.close();
+    }
   });
 
   it("lists more than 16,384 records, in id order, every one once", async () => {
