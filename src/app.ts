@@ -39,7 +39,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
 
   // Render threads start while Milvus does; the pipeline needs nothing from it.
-  const pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize);
+  const pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize, log);
   let lite: MilvusLite | undefined;
   let store: MilvusStore | undefined;
   try {

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { FetchConfig, RenderConfig } from "../config.js";
+import type { Logger } from "../log.js";
 import { Batcher } from "./batcher.js";
 import { type ClipModel, MAX_DYNAMIC_BATCH } from "./clip.js";
 import { fetchSvg } from "./fetch.js";
@@ -53,6 +54,7 @@ export class ImagePipeline {
     private readonly fetchConfig: FetchConfig,
     private readonly renderConfig: RenderConfig,
     embedCacheSize: number,
+    log?: Logger,
   ) {
     // One run at a time: concurrent runs of one session only split the same cores.
     this.encoder = new Batcher((tensors) => model.embedImages(tensors), {
@@ -60,7 +62,7 @@ export class ImagePipeline {
       concurrency: 1,
     });
     this.byContent = embedCacheSize > 0 ? new LRUCache({ max: embedCacheSize }) : undefined;
-    this.renderer = new RenderPool(renderConfig);
+    this.renderer = new RenderPool(renderConfig, log);
   }
 
   close(): Promise<void> {

@@ -26,7 +26,7 @@ export type Image = Message<"svgvec.v1.Image"> & {
   id: bigint;
 
   /**
-   * Where the SVG was downloaded from (at most 2,000 characters).
+   * Where the SVG was downloaded from (at most 2,000 bytes of UTF-8, as Milvus counts VARCHAR(2000)).
    *
    * @generated from field: string url = 2;
    */
