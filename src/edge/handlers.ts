@@ -34,7 +34,7 @@ import {
 import { CancelledError, InvalidArgumentError, SvgVecError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { AddOutcome as ServiceOutcome, ImageService, StreamItem } from "../service/image-service.js";
-import type { Deployment, ImageRecord } from "../store/milvus-store.js";
+import { type Deployment, type ImageRecord, URL_MAX_LENGTH } from "../store/milvus-store.js";
 import { malformed } from "./grpc-adapter.js";
 import { codeName, statusCode, statusMessage, toServiceError } from "./status.js";
 import { requireId, requireK, requireLimit, requireNprobe, requirePageSize, requireText, requireUrl } from "./validate.js";
@@ -53,6 +53,12 @@ const OUTCOMES: Record<ServiceOutcome, AddOutcome> = {
   replaced: AddOutcome.REPLACED,
   unchanged: AddOutcome.UNCHANGED,
 };
+
+/**
+ * Bytes of each listed failure's reason. With its URL cut to what the store takes, each failure is
+ * at most about 3 KB, so a summary's 1,000 fit a stock client's 4 MiB messages whatever was sent.
+ */
+const FAILURE_REASON_BYTES = 1024;
 
 const DEPLOYMENTS: Record<Deployment, MilvusDeployment> = {
   lite: MilvusDeployment.LITE,
@@ -106,9 +112,9 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
               failures: summary.failures.map((f) =>
                 create(ItemFailureSchema, {
                   id: f.id ?? 0n,
-                  url: f.url,
+                  url: clipUtf8(f.url, URL_MAX_LENGTH),
                   code: codeName(statusCode(f.error)),
-                  reason: statusMessage(f.error),
+                  reason: statusMessage(f.error, FAILURE_REASON_BYTES),
                   index: BigInt(f.index),
                 }),
               ),
@@ -206,6 +212,19 @@ async function* streamItems(call: AsyncIterable<StreamAddImagesRequest>): AsyncG
       yield { index: i, id: req.id, url: req.url.slice(0, 2000), invalid: e };
     }
   }
+}
+
+/** s cut to at most maxBytes of UTF-8, at a character boundary. */
+function clipUtf8(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s, "utf8") <= maxBytes) return s;
+  let size = 0;
+  let end = 0;
+  for (const ch of s) {
+    size += Buffer.byteLength(ch, "utf8");
+    if (size > maxBytes) break;
+    end += ch.length;
+  }
+  return s.slice(0, end);
 }
 
 function requireDecoded<T extends object>(req: T): T {

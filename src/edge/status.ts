@@ -34,10 +34,56 @@ export function statusCode(err: unknown): Code {
   return Code.INTERNAL;
 }
 
-/** The message a caller sees: the domain error's own words, never internals of an unexpected failure. */
-export function statusMessage(err: unknown): string {
-  if (err instanceof SvgVecError) return err.message;
+/**
+ * Most bytes of a status message as grpc-js sends it: percent-encoded, in the grpc-message trailer.
+ * Messages quote what callers and downloaded servers sent (URLs, redirect targets, headers), which
+ * can run to tens of KB; a trailer past a client's header-list limit wedges a grpc-js connection, and
+ * gRPC core clients refuse trailers past 8 KiB.
+ */
+export const MAX_STATUS_MESSAGE_BYTES = 4096;
+
+/**
+ * The message a caller sees: the domain error's own words, never internals of an unexpected failure,
+ * as well-formed text whose percent-encoded form takes at most maxBytes.
+ */
+export function statusMessage(err: unknown, maxBytes = MAX_STATUS_MESSAGE_BYTES): string {
+  if (err instanceof SvgVecError) return fitText(err.message, maxBytes);
   return "internal error in svgvec; the server log has the details";
+}
+
+/**
+ * text cut to at most maxBytes once percent-encoded, with a note where it was cut. A lone surrogate
+ * (half an emoji, from a quote cut short) becomes U+FFFD: grpc-js's encodeURI throws on one, which
+ * would leave the call unanswered and reject a promise nobody handles.
+ */
+function fitText(text: string, maxBytes: number): string {
+  try {
+    if (encodeURI(text).length <= maxBytes) return text;
+  } catch {
+    // Not well-formed: go through it character by character.
+  }
+  const note = ` ... [cut to ${maxBytes} bytes]`;
+  const budget = maxBytes - encodeURI(note).length;
+  let out = "";
+  let size = 0;
+  let whole = true;
+  for (const ch of text) {
+    let encoded: string;
+    let kept = ch;
+    try {
+      encoded = encodeURI(ch);
+    } catch {
+      kept = "\uFFFD";
+      encoded = encodeURI(kept);
+    }
+    if (size + encoded.length > budget) {
+      whole = false;
+      break;
+    }
+    out += kept;
+    size += encoded.length;
+  }
+  return whole ? out : out + note;
 }
 
 export function toServiceError(err: unknown, log: Logger, method: string): Partial<ServiceError> {

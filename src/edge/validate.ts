@@ -63,8 +63,10 @@ export function requireLimit(limit: bigint, field = "limit"): number {
   return Number(limit);
 }
 
+/** The start of s, cut between characters (never inside a surrogate pair). */
 function clip(s: string): string {
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  const chars = Array.from(s);
+  return chars.length > 80 ? `${chars.slice(0, 77).join("")}...` : s;
 }
 
 export const MAX_NPROBE = 65_536;
