@@ -151,10 +151,10 @@ export function createHandlers(service: ImageService, log: Logger): SvgVecHandle
       })();
     },
 
-    Search: unary("Search", async (req: SearchRequest) => {
+    Search: unary("Search", async (req: SearchRequest, signal) => {
       const text = requireText(req.text);
       const k = requireK(req.k);
-      const hits = await service.search(text, k, requireNprobe(req.nprobe));
+      const hits = await service.search(text, k, requireNprobe(req.nprobe), signal);
       return create(SearchResponseSchema, {
         hits: hits.map((h) => create(SearchHitSchema, { id: h.id, url: h.url, similarity: h.similarity })),
       });

@@ -274,17 +274,19 @@ export class ImageService {
   }
 
   /** The text's embedding: remembered for repeated queries, batched with concurrent ones. */
-  async embedQuery(text: string): Promise<Float32Array> {
+  async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
     const cached = this.textCache?.get(text);
     if (cached !== undefined) return cached;
-    const vector = await this.textEncoder.submit(text);
+    const vector = await this.textEncoder.submit(text, signal);
     this.textCache?.set(text, vector);
     return vector;
   }
 
-  async search(text: string, k: number, nprobe?: number): Promise<SearchHit[]> {
+  /** Searches by the text's embedding; a caller that leaves while its query waits for the encoder frees its place. */
+  async search(text: string, k: number, nprobe?: number, signal?: AbortSignal): Promise<SearchHit[]> {
     return this.searchLimit.run(async () => {
-      const vector = await this.embedQuery(text);
+      const vector = await this.embedQuery(text, signal);
+      signal?.throwIfAborted();
       return this.store.search(vector, k, nprobe ?? this.options.nprobe, this.options.searchConsistency);
     });
   }

@@ -100,6 +100,18 @@ describe("import and search economies", () => {
     expect(t.app.service.textEncoderRuns.length).toBe(start + runs.length);
   });
 
+  it("drops searches whose callers left while they waited for the text encoder", async () => {
+    const start = t.app.service.textEncoderRuns.length;
+    const abort = new AbortController();
+    // The first query starts an encoder run at once; the others wait for it, and their callers leave.
+    const first = t.app.service.search("the one that runs", 2);
+    const left = Array.from({ length: 10 }, (_, i) => t.app.service.search(`left before encoding ${i}`, 2, undefined, abort.signal));
+    abort.abort(new Error("the caller left"));
+    for (const p of left) await expect(p).rejects.toThrow("the caller left");
+    await first;
+    expect(t.app.service.textEncoderRuns.slice(start)).toEqual([1]);
+  });
+
   it("takes nprobe per request, within 1 to 65,536", async () => {
     expect((await t.client.search({ text: "rocket", k: 2, nprobe: 1 })).hits).toHaveLength(2);
     expect((await t.client.search({ text: "rocket", k: 2, nprobe: 65536 })).hits).toHaveLength(2);
