@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { StoreUnavailableError, errorMessage } from "../errors.js";
+import { type DataLock, lockDataDir } from "./data-lock.js";
 import { MILVUS_CHANNEL_OPTIONS } from "./milvus-store.js";
 
 const execFileAsync = promisify(execFile);
@@ -44,6 +45,8 @@ type Failure = { portTaken: true } | { portTaken: false; error: StoreUnavailable
 export class MilvusLite {
   private exited = false;
   private spawnError: Error | undefined;
+  /** The data folder's lock, held from start to stop. */
+  private lock: DataLock | undefined;
   private constructor(
     private readonly child: ChildProcess,
     readonly address: string,
@@ -64,6 +67,18 @@ export class MilvusLite {
     const binary = opts.binary || (await findBinary(opts.python));
     await checkBinary(binary);
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+    const lock = await lockDataDir(opts.dataDir);
+    try {
+      const lite = await MilvusLite.startLocked(binary, opts);
+      lite.lock = lock;
+      return lite;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  private static async startLocked(binary: string, opts: MilvusLiteOptions): Promise<MilvusLite> {
     const dbFile = join(opts.dataDir, "milvus.db");
     const timeoutMs = opts.startTimeoutMs ?? 60_000;
     if (opts.port !== 0) {
@@ -161,12 +176,14 @@ export class MilvusLite {
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
-    this.child.kill("SIGTERM");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
-    await exited;
-    clearTimeout(timer);
+    if (!this.exited) {
+      const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    await this.lock?.release();
   }
 }
 

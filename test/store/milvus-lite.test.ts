@@ -1,9 +1,11 @@
+import { spawnSync } from "node:child_process";
 import { chmod, mkdtemp, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { type AddressInfo, type Socket, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/errors.js";
+import { LOCK_FILE } from "../../src/store/data-lock.js";
 import { MilvusLite, type MilvusLiteOptions, freePort, probeMilvus } from "../../src/store/milvus-lite.js";
 import { python } from "../helpers/models.js";
 
@@ -74,6 +76,24 @@ describe("MilvusLite", () => {
     expect(names.filter((n) => !["PATH", "HOME", "LANG", "TZ", "TMPDIR", "LD_LIBRARY_PATH"].includes(n) && !n.startsWith("LC_"))).toEqual([]);
     expect(environ.find((e) => e.startsWith("LD_LIBRARY_PATH="))).toMatch(/milvus_lite\/lib/);
     expect(await probeMilvus(lite.address)).toBe(true);
+  });
+
+  it("refuses a second start on a data folder in use, says by whom, and takes over a lock whose owner is gone", async () => {
+    const dataDir = await tempDir();
+    const first = await start({ dataDir });
+    const second = await MilvusLite.start({ dataDir, port: 0, binary: "", python: PYTHON }).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(StoreUnavailableError);
+    expect((second as Error).message).toMatch(new RegExp(`another svgvec \\(pid ${process.pid}\\) is using the data folder .*set SVGVEC_DATA_DIR`));
+    expect(await probeMilvus(first.address)).toBe(true);
+    await first.stop();
+    // A killed svgvec leaves its lock behind; its pid is no longer a process.
+    const gone = spawnSync("true").pid;
+    await writeFile(join(dataDir, LOCK_FILE), `${gone}\n`);
+    const third = await start({ dataDir });
+    expect(await probeMilvus(third.address)).toBe(true);
+    expect((await readFile(join(dataDir, LOCK_FILE), "utf8")).trim()).toBe(String(process.pid));
+    await third.stop();
+    await expect(stat(join(dataDir, LOCK_FILE))).rejects.toThrow(/ENOENT/);
   });
 
   it("creates its data directory readable by svgvec's user alone", async () => {
