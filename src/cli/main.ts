@@ -12,10 +12,11 @@ import { SvgVecError, errorMessage } from "../errors.js";
 import { createLogger } from "../log.js";
 import { generateModel, type Preset } from "../models/generate.js";
 import { pullModel } from "../models/hub.js";
+import { readModelDir } from "../models/model-dir.js";
 
 const USAGE = `usage:
   svgvec serve
-  svgvec model pull [REPO] [--dir DIR] [--revision REV]
+  svgvec model pull [REPO] [--dir DIR] [--revision REV] [--if-missing]
   svgvec model generate [--preset tiny|vit-b-32] [--batch 1|dynamic] --out DIR [--vocab FILE] [--seed N]
 
 Configuration comes from SVGVEC_* environment variables; see the README.`;
@@ -73,11 +74,16 @@ async function pull(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { dir: { type: "string" }, revision: { type: "string", default: "main" } },
+    options: { dir: { type: "string" }, revision: { type: "string", default: "main" }, "if-missing": { type: "boolean", default: false } },
   });
   const config = loadConfig();
   const repo = positionals[0] ?? DEFAULT_MODEL;
   const dir = values.dir !== undefined ? resolve(values.dir) : repo === DEFAULT_MODEL ? config.model.dir : resolve("models", repo.split("/").pop() ?? repo);
+  // A container that restarts must not need the hub when its volume already holds the model.
+  if (values["if-missing"] === true && (await readModelDir({ ...config.model, dir }).then(() => true, () => false))) {
+    process.stdout.write(`model already in ${dir}\n`);
+    return 0;
+  }
   await pullModel({ endpoint: config.hubEndpoint, repo, revision: values.revision ?? "main", dir, progress: process.stderr.isTTY });
   process.stdout.write(`model ready in ${dir}\n`);
   return 0;

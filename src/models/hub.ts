@@ -169,6 +169,11 @@ async function get(url: string, headers: Record<string, string>): Promise<Respon
       redirect: "follow",
     });
   } catch (e) {
-    throw new ModelError(`cannot reach ${new URL(url).origin}: ${errorMessage(e)} (is this machine online?)`);
+    const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : "";
+    throw new ModelError(
+      `cannot reach ${new URL(url).origin}: ${errorMessage(e)}${cause} (is this machine online?). ` +
+        `Set SVGVEC_HF_ENDPOINT to a mirror, copy a model directory over and point SVGVEC_MODEL_DIR at it, ` +
+        `or, to try svgvec without the real weights, run \`npm run model:tiny\``,
+    );
   }
 }

@@ -9,9 +9,10 @@ import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SvgVecClient } from "../../src/edge/client.js";
-import { probeMilvus } from "../../src/store/milvus-lite.js";
+import { freePort, probeMilvus } from "../../src/store/milvus-lite.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
 import { waitFor } from "../helpers/wait.js";
+import { TINY_MODEL_DIR } from "../helpers/models.js";
 import { CLI, startServerProcess } from "../helpers/server-process.js";
 
 const execFileAsync = promisify(execFile);
@@ -42,6 +43,18 @@ describe("svgvec CLI", () => {
     );
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toMatch(/invalid configuration:\n {2}- SVGVEC_LISTEN=everywhere must be host:port/);
+  });
+
+  it("model pull --if-missing keeps a complete model without asking the hub; offline, a pull says what to do instead", async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const env = { ...process.env, SVGVEC_HF_ENDPOINT: closed };
+    const kept = await execFileAsync("node", [CLI, "model", "pull", "--if-missing", "--dir", TINY_MODEL_DIR], { env });
+    expect(kept.stdout).toBe(`model already in ${TINY_MODEL_DIR}\n`);
+    const offline = await execFileAsync("node", [CLI, "model", "pull", "--if-missing", "--dir", join(dataDir, "empty-model")], { env }).catch(
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    expect(offline).toMatchObject({ code: 1 });
+    expect((offline as { stderr: string }).stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+: fetch failed: .*ECONNREFUSED.*SVGVEC_HF_ENDPOINT.*npm run model:tiny/);
   });
 
   it("refuses to serve beyond loopback without a token, saying what to set", async () => {
