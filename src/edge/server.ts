@@ -6,6 +6,7 @@ import { HealthImplementation } from "grpc-health-check";
 import { SvgVecService, file_svgvec_v1_svgvec } from "../gen/svgvec/v1/svgvec_pb.js";
 import { readFile } from "node:fs/promises";
 import type { AccessConfig } from "../config.js";
+import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ImageService } from "../service/image-service.js";
 import { grpcServiceDefinition } from "./grpc-adapter.js";
@@ -44,7 +45,7 @@ export async function startGrpcServer({ listen, access }: ServerOptions, service
 
   const creds = await credentials(access);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, creds, (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(listen, creds, (err, p) => (err ? reject(listenError(listen, err)) : resolve(p))),
   );
   const host = listen.slice(0, listen.lastIndexOf(":"));
   let closing = false;
@@ -80,4 +81,18 @@ async function credentials(access: AccessConfig): Promise<grpc.ServerCredentials
   if (access.tlsCert === "") return grpc.ServerCredentials.createInsecure();
   const [cert, key] = await Promise.all([readFile(access.tlsCert), readFile(access.tlsKey)]);
   return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+}
+
+/** grpc-js's bind error in words an operator can act on. */
+function listenError(listen: string, err: Error): Error {
+  if (err.message.includes("EADDRINUSE")) {
+    return new ConfigError([`SVGVEC_LISTEN=${listen}: the address is in use by another process; stop it, or choose another port`]);
+  }
+  if (err.message.includes("EADDRNOTAVAIL") || err.message.includes("ENOTFOUND")) {
+    return new ConfigError([`SVGVEC_LISTEN=${listen}: this machine has no such address; use 127.0.0.1, 0.0.0.0 or one of its own addresses`]);
+  }
+  if (err.message.includes("EACCES")) {
+    return new ConfigError([`SVGVEC_LISTEN=${listen}: not allowed to listen there (ports below 1024 need privileges); choose a port above 1023`]);
+  }
+  return err;
 }

@@ -119,6 +119,14 @@ export class MilvusStore {
       await store.ensureCollection();
     } catch (e) {
       await client.closeConnection().catch(() => undefined);
+      // At start-up nothing reconnects later: say what to check instead of "retry".
+      if (e instanceof StoreUnavailableError && opts.deployment !== "lite") {
+        throw new StoreUnavailableError(
+          `cannot use Milvus at ${opts.address} at start-up (${errorMessage(e.cause ?? e)}): check SVGVEC_MILVUS_ADDRESS ` +
+            `(and SVGVEC_MILVUS_TOKEN) and that Milvus is running, or leave SVGVEC_MILVUS_ADDRESS empty for the embedded Milvus Lite`,
+          { cause: e },
+        );
+      }
       throw e;
     }
     return store;

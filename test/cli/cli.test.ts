@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type AddressInfo, createServer } from "node:net";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,6 +56,26 @@ describe("svgvec CLI", () => {
     );
     expect(offline).toMatchObject({ code: 1 });
     expect((offline as { stderr: string }).stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+: fetch failed: .*ECONNREFUSED.*SVGVEC_HF_ENDPOINT.*npm run model:tiny/);
+  });
+
+  it("says what to check when the configured Milvus is down, or the gRPC port is taken, and exits 1", async () => {
+    const run = (env: Record<string, string>) =>
+      execFileAsync("node", [CLI, "serve"], { env: { ...process.env, SVGVEC_MODEL_DIR: TINY_MODEL_DIR, SVGVEC_DATA_DIR: dataDir, ...env } }).catch(
+        (e: unknown) => e as { code: number; stderr: string },
+      );
+    const down = await run({ SVGVEC_MILVUS_ADDRESS: `127.0.0.1:${await freePort()}` });
+    expect(down).toMatchObject({ code: 1 });
+    expect((down as { stderr: string }).stderr).toMatch(/cannot use Milvus at 127\.0\.0\.1:\d+ at start-up \(.*ECONNREFUSED.*\): check SVGVEC_MILVUS_ADDRESS/);
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, "127.0.0.1", r));
+    try {
+      const listen = `127.0.0.1:${(holder.address() as AddressInfo).port}`;
+      const taken = await run({ SVGVEC_LISTEN: listen });
+      expect(taken).toMatchObject({ code: 1 });
+      expect((taken as { stderr: string }).stderr).toContain(`SVGVEC_LISTEN=${listen}: the address is in use by another process`);
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
   });
 
   it("refuses to serve beyond loopback without a token, saying what to set", async () => {
