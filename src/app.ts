@@ -75,6 +75,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     const server = await startGrpcServer({ listen: config.listen, access: config.access }, service, log);
     const monitor = monitorEventLoop(log, config.eventLoopWarnMs);
     warnAboutExposure(config, log);
+    if (config.unknownSettings.length > 0) {
+      log.warn("ignoring environment variables that are no svgvec setting", { variables: config.unknownSettings });
+    }
     log.info("svgvec listening", { address: server.address, milvus: address, collection: config.milvus.collection });
     setServing = (serving) => server.setServing(serving);
     server.setServing(model.ready);

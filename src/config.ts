@@ -116,6 +116,8 @@ export interface Config {
   /** Hugging Face endpoint for `svgvec model pull`. */
   hubEndpoint: string;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** SVGVEC_* variables that are no setting (typos, most likely); logged at start, not fatal. */
+  unknownSettings: string[];
 }
 
 export const DEFAULT_MODEL = "immich-app/ViT-B-32__laion2b-s34b-b79k";
@@ -125,11 +127,14 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const problems: string[] = [];
+  const read = new Set<string>();
   const str = (key: string, fallback: string): string => {
+    read.add(key);
     const v = env[key];
     return v === undefined || v.trim() === "" ? fallback : v.trim();
   };
   const int = (key: string, fallback: number, min: number, max: number): number => {
+    read.add(key);
     const raw = env[key];
     if (raw === undefined || raw.trim() === "") return fallback;
     const n = Number(raw);
@@ -140,6 +145,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     return n;
   };
   const bool = (key: string, fallback: boolean): boolean => {
+    read.add(key);
     const raw = env[key];
     if (raw === undefined || raw.trim() === "") return fallback;
     const v = raw.trim().toLowerCase();
@@ -262,12 +268,41 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     textCacheSize: int("SVGVEC_TEXT_CACHE_SIZE", 1024, 0, 1_000_000),
     upsertBatch: int("SVGVEC_UPSERT_BATCH", 512, 1, 16_384),
     shutdownGraceMs: int("SVGVEC_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
-    eventLoopWarnMs: int("SVGVEC_EVENT_LOOP_WARN_MS", 200, 0, 600_000),
+    eventLoopWarnMs: int("SVGVEC_EVENT_LOOP_WARN_MS", 500, 0, 600_000),
     hubEndpoint: str("SVGVEC_HF_ENDPOINT", "https://huggingface.co").replace(/\/+$/, ""),
     logLevel: logLevel as Config["logLevel"],
+    unknownSettings: [],
   };
   if (problems.length > 0) throw new ConfigError(problems);
+  config.unknownSettings = unknownSettings(env, read);
   return config;
+}
+
+/** Variables the svgvec CLI's client commands and the test suite read; not server settings. */
+const OTHER_VARIABLES = new Set(["SVGVEC_ADDRESS", "SVGVEC_TOKEN"]);
+
+/** SVGVEC_* variables no setting reads (a typo leaves the default in force), each with the likeliest intended name. */
+function unknownSettings(env: Env, read: ReadonlySet<string>): string[] {
+  return Object.keys(env)
+    .filter((k) => k.startsWith("SVGVEC_") && !read.has(k) && !OTHER_VARIABLES.has(k) && !k.startsWith("SVGVEC_TEST_"))
+    .sort()
+    .map((k) => {
+      const near = [...read].map((known) => ({ known, d: editDistance(k, known) })).sort((a, b) => a.d - b.d)[0];
+      return near !== undefined && near.d <= 3 ? `${k} (did you mean ${near.known}?)` : k;
+    });
+}
+
+/** Levenshtein distance; both strings are short variable names. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** Whether host:port binds only the loopback interface (127.0.0.0/8, ::1 or localhost). */

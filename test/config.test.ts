@@ -15,7 +15,7 @@ describe("loadConfig", () => {
     expect(c.searchConsistency).toBe("strong");
     expect(c.access).toEqual({ tokens: [], allowUnauthenticated: false, tlsCert: "", tlsKey: "" });
     expect(c.render.maxQueue).toBe(1024);
-    expect(c.eventLoopWarnMs).toBe(200);
+    expect(c.eventLoopWarnMs).toBe(500);
     expect(c.limits).toEqual({ maxStreams: 16, maxInflightAdds: 256, maxLists: 8, maxSearches: 64, listPageBytes: 3 * 1024 * 1024 });
     expect(c.render.timeoutMs).toBe(5_000);
     expect(c.render.maxMemoryMb).toBe(256);
@@ -95,6 +95,20 @@ describe("loadConfig", () => {
     expect(c.logLevel).toBe("debug");
     expect([c.searchConsistency, c.searchNprobe]).toEqual(["bounded", 64]);
     expect([c.access.allowUnauthenticated, c.render.maxQueue, c.eventLoopWarnMs]).toEqual([true, 7, 0]);
+  });
+
+  it("names SVGVEC_ variables that are no setting, with the likeliest intended one", () => {
+    const c = loadConfig(
+      { SVGVEC_FETCH_ALLOW_PRIVAT: "true", SVGVEC_LISTN: "0.0.0.0:1", SVGVEC_WHATEVER_ELSE: "1", SVGVEC_ADDRESS: "h:1", SVGVEC_TEST_X: "1", PATH: "/bin" },
+      "/",
+    );
+    expect(c.unknownSettings).toEqual([
+      "SVGVEC_FETCH_ALLOW_PRIVAT (did you mean SVGVEC_FETCH_ALLOW_PRIVATE?)",
+      "SVGVEC_LISTN (did you mean SVGVEC_LISTEN?)",
+      "SVGVEC_WHATEVER_ELSE",
+    ]);
+    expect(c.fetch.allowPrivateAddresses).toBe(false);
+    expect(loadConfig({ SVGVEC_LISTEN: "127.0.0.1:1" }, "/").unknownSettings).toEqual([]);
   });
 
   it("refuses to listen beyond loopback without a token, unless told to", () => {

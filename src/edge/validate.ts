@@ -33,6 +33,12 @@ export function requireUrl(url: string, field = "url"): string {
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new InvalidArgumentError(field, `scheme ${parsed.protocol} is not supported; use http or https`);
   }
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw new InvalidArgumentError(
+      field,
+      "carries credentials (user:password@); svgvec stores URLs and fetches public files, so send a URL without them",
+    );
+  }
   return url;
 }
 

@@ -267,6 +267,7 @@ describe("svgvec.v1 on Milvus Lite", () => {
     it.each([
       ["AddImage", '{"id": "5", "url": "ftp://example.com/a.svg"}', "InvalidArgument", /url: scheme ftp: is not supported; use http or https/],
       ["AddImage", '{"url": "https://example.com/a.svg"}', "InvalidArgument", /id: is required/],
+      ["AddImage", '{"id": "6", "url": "https://user:secret@example.com/a.svg"}', "InvalidArgument", /url: carries credentials \(user:password@\).*send a URL without them/],
       ["Search", '{"text": "dog", "k": 0}', "InvalidArgument", /k: is 0; send a number from 1 to 16384/],
       ["Search", '{"text": "dog", "k": 16385}', "InvalidArgument", /k: is 16385/],
       ["Search", '{"text": ""}', "InvalidArgument", /text: is empty/],
