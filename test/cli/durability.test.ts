@@ -59,7 +59,7 @@ describe("svgvec killed with SIGKILL during StreamAddImages", () => {
     await waitFor(() => acked.length >= 10, 30_000);
     // Kill mid-stream, once some of stream B's batches have reached Milvus.
     const watcher = new SvgVecClient(server.address);
-    await waitFor(async () => Number((await watcher.stats()).totalImages) >= streamA.length + acked.length + 100, 60_000);
+    await waitFor(async () => Number((await watcher.stats()).totalImages) >= streamA.length + acked.length + 100, 120_000);
     watcher.close();
     killed = true;
     server.child.kill("SIGKILL");
@@ -102,5 +102,5 @@ describe("svgvec killed with SIGKILL during StreamAddImages", () => {
       server.child.kill("SIGTERM");
       await server.exited;
     }
-  });
+  }, 240_000);
 });
