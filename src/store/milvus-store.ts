@@ -204,7 +204,7 @@ export class MilvusStore {
     const res = await this.call("query", () =>
       this.client.query({
         collection_name: this.opts.collection,
-        filter: `id in [${ids.join(",")}]`,
+        filter: idFilter(ids),
         output_fields: ["id", "url", "added_at"],
         consistency_level: STRONG,
       }),
@@ -218,7 +218,7 @@ export class MilvusStore {
     const res = await this.call("query", () =>
       this.client.query({
         collection_name: this.opts.collection,
-        filter: `id == ${id}`,
+        filter: idFilter([id]),
         output_fields: outputFields(includeVector),
         consistency_level: STRONG,
       }),
@@ -248,7 +248,7 @@ export class MilvusStore {
     const existed = (await this.existing([id])).size > 0;
     if (!existed) return false;
     const res = await this.call("delete", () =>
-      this.client.delete({ collection_name: this.opts.collection, filter: `id in [${id}]` }),
+      this.client.delete({ collection_name: this.opts.collection, filter: idFilter([id]) }),
     );
     ok(res.status, "delete");
     return true;
@@ -276,6 +276,21 @@ export class MilvusStore {
 
   /** Every record in ascending id order, a page at a time. */
   async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
+    // The SDK's iterator starts after -9223372036854775807, so it never returns the two smallest ids: read them first.
+    const below = await this.call("query", () =>
+      this.client.query({
+        collection_name: this.opts.collection,
+        filter: `id <= ${ITERATOR_START}`,
+        output_fields: outputFields(opts.includeVectors),
+        consistency_level: STRONG,
+      }),
+    );
+    ok(below.status, "query");
+    let lowest = below.data.map((row) => toRecord(row, opts.includeVectors)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    if (opts.limit > 0) lowest = lowest.slice(0, opts.limit);
+    const size = Math.max(1, opts.pageSize);
+    for (let i = 0; i < lowest.length; i += size) yield lowest.slice(i, i + size);
+    if (opts.limit > 0 && lowest.length >= opts.limit) return;
     const iterator = (await this.call("queryIterator", () =>
       this.client.queryIterator({
         collection_name: this.opts.collection,
@@ -283,10 +298,10 @@ export class MilvusStore {
         output_fields: outputFields(opts.includeVectors),
         batchSize: opts.pageSize,
         consistency_level: STRONG,
-        ...(opts.limit > 0 ? { limit: opts.limit } : {}),
+        ...(opts.limit > 0 ? { limit: opts.limit - lowest.length } : {}),
       }),
     )) as AsyncIterable<Record<string, unknown>[]>;
-    let sent = 0;
+    let sent = lowest.length;
     try {
       for await (const batch of iterator) {
         let page = batch.map((row) => toRecord(row, opts.includeVectors));
@@ -413,6 +428,22 @@ function ok(status: Status, what: string): void {
 function clusterCount(params: Record<string, string>): number | undefined {
   const n = Number(params.nlist);
   return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+const MIN_INT64 = -(2n ** 63n);
+/** The id the SDK's query iterator starts after (its DEFAULT_MIN_INT64). */
+const ITERATOR_START = MIN_INT64 + 1n;
+
+/**
+ * A filter for exactly these ids. Milvus parses -9223372036854775808 as minus 9223372036854775808, which
+ * overflows (a standalone refuses the filter, Milvus Lite matches the wrong id), so that one id is written
+ * as the only int64 below -9223372036854775807.
+ */
+function idFilter(ids: readonly bigint[]): string {
+  const literal = ids.filter((id) => id !== MIN_INT64);
+  const parts = literal.length > 0 ? [`id in [${literal.join(",")}]`] : [];
+  if (literal.length < ids.length) parts.push(`id < ${ITERATOR_START}`);
+  return parts.join(" or ");
 }
 
 function outputFields(includeVector: boolean): string[] {

@@ -195,6 +195,35 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
     }
   });
 
+  it("gets, finds, lists and removes the two smallest int64 ids", async () => {
+    // Milvus cannot parse -9223372036854775808 as a literal, and the SDK's query iterator starts after -9223372036854775807.
+    const min = -(2n ** 63n);
+    const store = await open(uniqueCollection("int64_min"));
+    const list = async (limit: number, pageSize: number) => {
+      const ids: bigint[] = [];
+      for await (const page of store.list({ includeVectors: false, limit, pageSize })) {
+        expect(page.length).toBeLessThanOrEqual(pageSize);
+        ids.push(...page.map((r) => r.id));
+      }
+      return ids;
+    };
+    try {
+      await store.upsert([row(min), row(min + 1n), row(7n)]);
+      expect((await store.get(min))?.id).toBe(min);
+      expect(new Set((await store.existing([min, min + 1n, 8n])).keys())).toEqual(new Set([min, min + 1n]));
+      expect(await list(0, 1)).toEqual([min, min + 1n, 7n]);
+      expect(await list(1, 5)).toEqual([min]);
+      expect(await list(2, 5)).toEqual([min, min + 1n]);
+      expect(await list(3, 2)).toEqual([min, min + 1n, 7n]);
+      expect(await store.remove(min)).toBe(true);
+      expect(await store.remove(min)).toBe(false);
+      expect(await store.get(min)).toBeUndefined();
+      expect(await list(0, 1000)).toEqual([min + 1n, 7n]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("lists more than 16,384 records, in id order, every one once", async () => {
     const store = await open(uniqueCollection("many"));
     try {
