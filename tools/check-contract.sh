@@ -13,6 +13,17 @@ if ! diff -r "$scratch/src/gen" src/gen; then
   exit 1
 fi
 
+# The Go client's code, from the plugins `npm run setup:go` pins into .cache/go-bin.
+if [ ! -x .cache/go-bin/protoc-gen-go ] || [ ! -x .cache/go-bin/protoc-gen-go-grpc ]; then
+  echo "the Go generators are missing: run \`npm run setup:go\` (or \`npm run setup:test\`)" >&2
+  exit 1
+fi
+npx buf generate --template buf.gen.go.yaml -o "$scratch"
+if ! diff -r "$scratch/clients/go/gen" clients/go/gen; then
+  echo "clients/go/gen is stale: run \`npm run generate:go\` and commit the result" >&2
+  exit 1
+fi
+
 # buf breaking against every earlier version of the proto in this history (not just HEAD~1: one
 # submission can hold many commits), so no commit can break a client built from an older one. A
 # checkout without history (a tarball, a shallow clone) has nothing to compare with.
