@@ -145,6 +145,7 @@ export class ImageService {
   }
 
   private async addOne(id: bigint, url: string, opts: { includeVector?: boolean; signal?: AbortSignal }): Promise<AddResult> {
+    this.store.checkId(id);
     const svg = await this.pipeline.fetch(url, opts.signal);
     const unchanged = await this.unchanged(id, url, svg.contentHash, opts.includeVector === true);
     if (unchanged !== undefined) return unchanged;

@@ -3,7 +3,7 @@
  * exactly, so a collection the seed wrote can be served as it is.
  */
 import { ConsistencyLevelEnum, DataType, MilvusClient, type FieldType } from "@zilliz/milvus2-sdk-node";
-import { SchemaMismatchError, StoreRejectedError, StoreUnavailableError, errorMessage } from "../errors.js";
+import { InvalidArgumentError, SchemaMismatchError, StoreRejectedError, StoreUnavailableError, errorMessage } from "../errors.js";
 
 export const VECTOR_DIM = 512;
 export const URL_MAX_LENGTH = 2000;
@@ -98,6 +98,9 @@ export class MilvusStore {
   /** The vector index's cluster count, when it has one: more probes than clusters cannot find more. */
   private nlist: number | undefined;
 
+  /** What kind of Milvus this is, found once at open. */
+  private deployment: Deployment = "unknown";
+
   private constructor(
     private readonly client: MilvusClient,
     private readonly opts: StoreOptions,
@@ -117,6 +120,7 @@ export class MilvusStore {
     try {
       await store.call("connect", () => client.connectPromise);
       await store.ensureCollection();
+      store.deployment = opts.deployment ?? (await store.detectDeployment());
     } catch (e) {
       await client.closeConnection().catch(() => undefined);
       // At start-up nothing reconnects later: say what to check instead of "retry".
@@ -134,6 +138,21 @@ export class MilvusStore {
 
   get collection(): string {
     return this.opts.collection;
+  }
+
+  /**
+   * Refuses an id this Milvus would store but never find: a Milvus 2.3 server (standalone or
+   * cluster) writes a row with the largest int64 as its primary key, yet no query or search returns
+   * it afterwards. Milvus Lite keeps it like any other.
+   */
+  checkId(id: bigint, field = "id"): void {
+    if (id === MAX_INT64 && (this.deployment === "standalone" || this.deployment === "cluster")) {
+      throw new InvalidArgumentError(
+        field,
+        `${id} (the largest int64) cannot be used with a Milvus ${this.deployment} server, which stores such a row but never ` +
+          `returns it from a query or search; use any other id`,
+      );
+    }
   }
 
   private async ensureCollection(): Promise<void> {
@@ -360,7 +379,7 @@ export class MilvusStore {
       indexType: index?.type ?? "",
       metricType: index?.metricType ?? INDEX.metric,
       indexParams: index?.params ?? {},
-      deployment: this.opts.deployment ?? (await this.detectDeployment()),
+      deployment: this.deployment,
       version,
       address: this.opts.address,
     };
@@ -431,6 +450,7 @@ function clusterCount(params: Record<string, string>): number | undefined {
 }
 
 const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
 /** The id the SDK's query iterator starts after (its DEFAULT_MIN_INT64). */
 const ITERATOR_START = MIN_INT64 + 1n;
 

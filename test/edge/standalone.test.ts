@@ -2,10 +2,12 @@
  * The service on a full Milvus: the Milvus 2.3 standalone server from the
  * `milvus` pip package, reached by address.
  */
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { AddOutcome, MilvusDeployment } from "../../src/gen/svgvec/v1/svgvec_pb.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
+import { code, details, failure } from "../helpers/calls.js";
 
 describe("svgvec.v1 on a Milvus standalone server", () => {
   let corpus: Corpus;
@@ -25,6 +27,18 @@ describe("svgvec.v1 on a Milvus standalone server", () => {
     expect(s.milvus?.version).toMatch(/^v?2\.3\./);
     expect(s.index?.type).toBe("IVF_FLAT");
     expect(s.index?.params.nlist).toBe("1024");
+  });
+
+  it("refuses the largest int64 id, which a Milvus server stores but never returns, and keeps the smallest", async () => {
+    const max = 9223372036854775807n;
+    const err = await failure(t.client.addImage({ id: max, url: corpus.openmoji("1F436") }));
+    expect(code(err)).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(details(err)).toMatch(/id: 9223372036854775807 \(the largest int64\) cannot be used with a Milvus standalone server.*use any other id/);
+    const summary = await t.client.streamAddImages([{ id: max, url: corpus.openmoji("1F436") }]);
+    expect([summary.failed, summary.failures[0]?.code]).toEqual([1n, "INVALID_ARGUMENT"]);
+    const min = -9223372036854775808n;
+    expect((await t.client.addImage({ id: min, url: corpus.openmoji("1F436") })).image?.id).toBe(min);
+    expect((await t.client.remove({ id: min })).removed).toBe(true);
   });
 
   it("adds, replaces, streams, lists, searches and removes", async () => {
