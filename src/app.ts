@@ -8,7 +8,7 @@ import { startGrpcServer } from "./edge/server.js";
 import { monitorEventLoop } from "./event-loop-monitor.js";
 import type { Logger } from "./log.js";
 import { readModelDir } from "./models/model-dir.js";
-import { ClipModel } from "./pipeline/clip.js";
+import { ClipModel } from "./clip/clip.js";
 import { ImagePipeline } from "./pipeline/image-pipeline.js";
 import { ImageService } from "./service/image-service.js";
 import { MilvusLite } from "./store/milvus-lite.js";

@@ -8,7 +8,7 @@ import { basename, join } from "node:path";
 import type { ModelConfig } from "../config.js";
 import { DEFAULT_MODEL } from "../config.js";
 import { ModelError } from "../errors.js";
-import type { PreprocessConfig } from "../pipeline/preprocess.js";
+import type { PreprocessConfig } from "../clip/preprocess.js";
 
 export interface ModelDir {
   dir: string;

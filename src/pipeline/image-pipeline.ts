@@ -9,11 +9,11 @@ import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { FetchConfig, RenderConfig } from "../config.js";
 import type { Logger } from "../log.js";
-import { Batcher } from "./batcher.js";
-import { type ClipModel, MAX_DYNAMIC_BATCH } from "./clip.js";
-import { fetchSvg } from "./fetch.js";
-import { toTensor } from "./preprocess.js";
-import { RenderPool } from "./render.js";
+import { Batcher } from "../batcher.js";
+import { type ClipModel, MAX_DYNAMIC_BATCH } from "../clip/clip.js";
+import { fetchSvg } from "../fetch/fetch.js";
+import { toTensor } from "../clip/preprocess.js";
+import { RenderPool } from "../render/render.js";
 
 export interface FetchedSvg {
   bytes: Buffer;

@@ -10,8 +10,8 @@
  */
 import { LRUCache } from "lru-cache";
 import { LimitError, StoreRejectedError, SvgVecError, errorMessage } from "../errors.js";
-import { Batcher } from "../pipeline/batcher.js";
-import { type ClipModel, type ClipModelInfo, MAX_DYNAMIC_BATCH } from "../pipeline/clip.js";
+import { Batcher } from "../batcher.js";
+import { type ClipModel, type ClipModelInfo, MAX_DYNAMIC_BATCH } from "../clip/clip.js";
 import type { ImagePipeline } from "../pipeline/image-pipeline.js";
 import type { ImageRecord, MilvusStore, SearchHit, StoreInfo } from "../store/milvus-store.js";
 import { KeyedLock } from "./keyed-lock.js";

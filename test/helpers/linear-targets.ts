@@ -5,10 +5,10 @@
  */
 import { bearerToken } from "../../src/edge/auth.js";
 import { requireText, requireUrl } from "../../src/edge/validate.js";
-import { addressRange } from "../../src/pipeline/addresses.js";
-import { parseHosts } from "../../src/pipeline/resolve.js";
-import { ClipTokenizer, clean } from "../../src/pipeline/tokenizer.js";
-import { describeNonSvg, looksLikeSvg } from "../../src/pipeline/sniff.js";
+import { addressRange } from "../../src/fetch/addresses.js";
+import { parseHosts } from "../../src/fetch/resolve.js";
+import { ClipTokenizer, clean } from "../../src/clip/tokenizer.js";
+import { describeNonSvg, looksLikeSvg } from "../../src/render/sniff.js";
 import { TINY_MODEL_DIR } from "./models.js";
 
 const tokenizer = await ClipTokenizer.fromModelDir(TINY_MODEL_DIR, 77);

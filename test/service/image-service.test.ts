@@ -74,7 +74,7 @@ describe("import and search economies", () => {
       "1F60A", "1F60B", "1F60C", "1F60D", "1F60E", "1F60F", "1F610", "1F611", "1F612", "1F613"];
     const summary = await t.client.streamAddImages(hexes.map((h, i) => ({ id: BigInt(100 + i), url: corpus.openmoji(h) })));
     expect(summary.added).toBe(20n);
-    // How items group depends on timing; that batches form under load is test/pipeline/batcher.test.ts's job.
+    // How items group depends on timing; that batches form under load is test/batcher.test.ts's job.
     // Here: every item went through the encoder and the writer exactly once, in runs within their caps.
     expect(t.app.service.storeTimes.writes - writes).toBeLessThanOrEqual(20);
     expect(t.app.service.storeTimes.rows - rows).toBe(20);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toTensor } from "../../src/pipeline/preprocess.js";
+import { toTensor } from "../../src/clip/preprocess.js";
 
 describe("toTensor", () => {
   const cfg = { size: 2, mean: [0.5, 0.25, 0.0] as [number, number, number], std: [0.5, 0.25, 1.0] as [number, number, number] };

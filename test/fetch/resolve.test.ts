@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHostResolver, parseHosts } from "../../src/pipeline/resolve.js";
+import { createHostResolver, parseHosts } from "../../src/fetch/resolve.js";
 import { type SilentDns, startSilentDns } from "../helpers/silent-dns.js";
 
 describe("createHostResolver", () => {

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readModelDir } from "../../src/models/model-dir.js";
-import { ClipModel } from "../../src/pipeline/clip.js";
-import { toTensor } from "../../src/pipeline/preprocess.js";
-import { RenderPool } from "../../src/pipeline/render.js";
+import { ClipModel } from "../../src/clip/clip.js";
+import { toTensor } from "../../src/clip/preprocess.js";
+import { RenderPool } from "../../src/render/render.js";
 import { OPENMOJI_DIR } from "../helpers/corpus.js";
 import { TINY_DYNAMIC_MODEL_DIR, TINY_MODEL_DIR } from "../helpers/models.js";
 

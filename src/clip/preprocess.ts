@@ -3,7 +3,7 @@
  * model's visual/preprocess_cfg.json says: scale to 0..1, subtract the mean,
  * divide by the standard deviation, planar channels (CHW).
  */
-import type { RenderedRgb } from "./render.js";
+import type { RenderedRgb } from "../render/render.js";
 
 export interface PreprocessConfig {
   /** Square input size in pixels. */

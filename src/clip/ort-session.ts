@@ -4,23 +4,11 @@
  * fail with a retryable error and the handle starts a replacement on the same
  * model file, so one crash costs the calls in flight, not the process's life.
  */
-import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { EncoderUnavailableError, ModelError, ShuttingDownError, errorMessage } from "../errors.js";
+import { workerFile } from "../worker-file.js";
 import type { OrtWorkerData, SessionMetadata, WorkerControl, WorkerRequest, WorkerResponse } from "./ort-worker.js";
-
-/**
- * The compiled worker. Under a TypeScript test runner this module is loaded
- * from src/, where only ort-worker.ts exists; worker threads need JavaScript,
- * so fall back to the build in dist/ (npm test builds first).
- */
-function workerUrl(): URL {
-  const sibling = new URL("./ort-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(sibling))) return sibling;
-  return new URL("../../dist/pipeline/ort-worker.js", import.meta.url);
-}
 
 export type InputData = Float32Array | Int32Array | BigInt64Array;
 
@@ -184,7 +172,7 @@ export class OrtWorkerSession {
 
 /** Starts a worker and waits until its session has loaded. */
 async function startWorker(path: string, intraOpThreads: number): Promise<{ worker: Worker; metadata: SessionMetadata }> {
-  const worker = new Worker(workerUrl(), { workerData: { path, intraOpThreads } satisfies OrtWorkerData });
+  const worker = new Worker(workerFile(import.meta.url, "ort-worker", "../../dist/clip/"), { workerData: { path, intraOpThreads } satisfies OrtWorkerData });
   const cleanup: Array<() => void> = [];
   try {
     const metadata = await new Promise<SessionMetadata>((resolve, reject) => {

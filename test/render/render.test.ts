@@ -3,7 +3,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RenderError } from "../../src/errors.js";
-import { RenderPool } from "../../src/pipeline/render.js";
+import { RenderPool } from "../../src/render/render.js";
 import { type Corpus, FIXTURES_DIR, OPENMOJI_DIR, startCorpus } from "../helpers/corpus.js";
 import { HOSTILE_CASES, HOSTILE_DIR, hostileSvg } from "../helpers/hostile.js";
 

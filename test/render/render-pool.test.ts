@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/log.js";
-import { RenderPool } from "../../src/pipeline/render.js";
+import { RenderPool } from "../../src/render/render.js";
 import { waitFor } from "../helpers/wait.js";
 
 describe("RenderPool thread failures", () => {

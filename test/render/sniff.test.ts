@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SNIFF_BYTES, describeNonSvg, looksLikeSvg } from "../../src/pipeline/sniff.js";
+import { SNIFF_BYTES, describeNonSvg, looksLikeSvg } from "../../src/render/sniff.js";
 
 const svg = (s: string) => looksLikeSvg(Buffer.from(s, "utf8"));
 

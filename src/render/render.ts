@@ -4,10 +4,10 @@
  * seed dropped alpha, so transparent icons landed on black and black strokes
  * vanished; a white background keeps them visible).
  */
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { LimitError, RenderError, errorMessage } from "../errors.js";
+import { workerFile } from "../worker-file.js";
 import { type Logger, createLogger } from "../log.js";
 import type { RenderResult, RenderTask, RenderWorkerData } from "./render-worker.js";
 import { describeNonSvg, looksLikeSvg } from "./sniff.js";
@@ -45,7 +45,7 @@ export class RenderPool {
     log: Logger = createLogger("error"),
   ) {
     this.pool = new Piscina({
-      filename: fileURLToPath(workerUrl()),
+      filename: fileURLToPath(workerFile(import.meta.url, "render-worker", "../../dist/render/")),
       name: "render",
       minThreads: options.workers,
       maxThreads: options.workers,
@@ -149,9 +149,3 @@ export class RenderPool {
   }
 }
 
-/** Under a TypeScript test runner only render-worker.ts sits beside this file; threads need the build in dist/. */
-function workerUrl(): URL {
-  const sibling = new URL("./render-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(sibling))) return sibling;
-  return new URL("../../dist/pipeline/render-worker.js", import.meta.url);
-}

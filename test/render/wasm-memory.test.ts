@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { capWasmMemory } from "../../src/pipeline/wasm-memory.js";
+import { capWasmMemory } from "../../src/render/wasm-memory.js";
 
 const PAGE = 65_536;
 /** (module (memory (export "memory") 1 [max])) */

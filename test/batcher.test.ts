@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Batcher } from "../../src/pipeline/batcher.js";
+import { Batcher } from "../src/batcher.js";
 
 /** A run function the test releases by hand, so what forms a batch does not depend on timing. */
 function gated(): { run: (items: number[]) => Promise<number[]>; runs: number[][]; release(): void } {

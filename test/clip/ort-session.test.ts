@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statusCode } from "../../src/edge/status.js";
 import { EncoderUnavailableError, ModelError, ShuttingDownError } from "../../src/errors.js";
 import { readModelDir } from "../../src/models/model-dir.js";
-import { OrtWorkerSession, type RunResult } from "../../src/pipeline/ort-session.js";
+import { OrtWorkerSession, type RunResult } from "../../src/clip/ort-session.js";
 import { TINY_MODEL_DIR } from "../helpers/models.js";
 import { waitFor } from "../helpers/wait.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ClipTokenizer } from "../../src/pipeline/tokenizer.js";
+import { ClipTokenizer } from "../../src/clip/tokenizer.js";
 import { REPO_ROOT } from "../../src/models/generate.js";
 import { TINY_MODEL_DIR } from "../helpers/models.js";
 
