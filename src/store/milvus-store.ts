@@ -86,6 +86,9 @@ const INVALID_PARAMETER_CODES: ReadonlySet<number> = new Set([1100, 1101, 1102])
 const INVALID_PARAMETER_ERROR_CODES: ReadonlySet<string> = new Set(["IllegalArgument", "IllegalDimension", "IllegalRowRecord", "IllegalVectorID"]);
 
 const STRONG = ConsistencyLevelEnum.Strong;
+const MIN_INT64 = -9_223_372_036_854_775_808n;
+/** The id the SDK's queryIterator starts after (its DEFAULT_MIN_INT64, one above the real minimum). */
+const ITERATOR_START_AFTER = MIN_INT64 + 1n;
 
 /**
  * The SDK pings every 10 s even when idle; Milvus Lite's gRPC server allows one ping per 5 minutes
@@ -196,7 +199,7 @@ export class MilvusStore {
     const res = await this.call("query", () =>
       this.client.query({
         collection_name: this.opts.collection,
-        filter: `id in [${ids.join(",")}]`,
+        filter: idFilter(ids),
         output_fields: ["id", "url", "added_at"],
         consistency_level: STRONG,
       }),
@@ -210,7 +213,7 @@ export class MilvusStore {
     const res = await this.call("query", () =>
       this.client.query({
         collection_name: this.opts.collection,
-        filter: `id == ${id}`,
+        filter: idFilter([id]),
         output_fields: outputFields(includeVector),
         consistency_level: STRONG,
       }),
@@ -240,7 +243,7 @@ export class MilvusStore {
     const existed = (await this.existing([id])).size > 0;
     if (!existed) return false;
     const res = await this.call("delete", () =>
-      this.client.delete({ collection_name: this.opts.collection, filter: `id in [${id}]` }),
+      this.client.delete({ collection_name: this.opts.collection, filter: idFilter([id]) }),
     );
     ok(res.status, "delete");
     return true;
@@ -268,6 +271,28 @@ export class MilvusStore {
 
   /** Every record in ascending id order, a page at a time. */
   async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
+    // The SDK's queryIterator starts after id -9223372036854775807 (its idea of the smallest int64), so
+    // it never returns the ids -2^63 and -2^63+1: read those two first, then iterate past them.
+    const lowest = await this.call("query", () =>
+      this.client.query({
+        collection_name: this.opts.collection,
+        filter: `id <= ${ITERATOR_START_AFTER}`,
+        output_fields: outputFields(opts.includeVectors),
+        consistency_level: STRONG,
+      }),
+    );
+    ok(lowest.status, "query");
+    let sent = 0;
+    const first = lowest.data.map((row) => toRecord(row, opts.includeVectors)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const pageSize = Math.max(1, opts.pageSize);
+    for (let i = 0; i < first.length; i += pageSize) {
+      let page = first.slice(i, i + pageSize);
+      if (opts.limit > 0) page = page.slice(0, opts.limit - sent);
+      if (page.length === 0) return;
+      sent += page.length;
+      yield page;
+    }
+    if (opts.limit > 0 && sent >= opts.limit) return;
     const iterator = (await this.call("queryIterator", () =>
       this.client.queryIterator({
         collection_name: this.opts.collection,
@@ -278,7 +303,6 @@ export class MilvusStore {
         ...(opts.limit > 0 ? { limit: opts.limit } : {}),
       }),
     )) as AsyncIterable<Record<string, unknown>[]>;
-    let sent = 0;
     try {
       for await (const batch of iterator) {
         let page = batch.map((row) => toRecord(row, opts.includeVectors));
@@ -405,6 +429,18 @@ function ok(status: Status, what: string): void {
 function clusterCount(params: Record<string, string>): number | undefined {
   const n = Number(params.nlist);
   return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * A filter matching exactly these ids. Milvus reads the literal -9223372036854775808 as a negated
+ * 9223372036854775808, which overflows: Milvus 2.3 refuses the expression and Milvus Lite 2.5
+ * matches -9223372036854775807 instead. So the smallest int64 is asked for as "below the next one".
+ */
+function idFilter(ids: readonly bigint[]): string {
+  const rest = ids.filter((id) => id !== MIN_INT64);
+  const parts = rest.length > 0 ? [`id in [${rest.join(",")}]`] : [];
+  if (rest.length < ids.length) parts.push(`id < ${MIN_INT64 + 1n}`);
+  return parts.join(" || ");
 }
 
 function outputFields(includeVector: boolean): string[] {
