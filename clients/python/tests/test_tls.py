@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +45,6 @@ def test_plaintext_to_a_tls_server_raises_unavailable() -> None:
             c.stats()
 
 
-def test_a_missing_ca_file_fails_at_construction(tmp_path: "os.PathLike[str]") -> None:
+def test_a_missing_ca_file_fails_at_construction(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        SvgVecClient(ADDRESS, tls_ca=os.path.join(tmp_path, "missing.pem"))
+        SvgVecClient(ADDRESS, tls_ca=tmp_path / "missing.pem")
