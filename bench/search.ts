@@ -18,7 +18,7 @@ import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import { REPO_ROOT, generateModel } from "../src/models/generate.js";
 import { readModelDir } from "../src/models/model-dir.js";
-import { ClipModel } from "../src/pipeline/clip.js";
+import { ClipModel } from "../src/clip/clip.js";
 import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { MILVUS_CHANNEL_OPTIONS, MilvusStore, type ImageRow } from "../src/store/milvus-store.js";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT, generateModel } from "../src/models/generate.js";
 import { readModelDir } from "../src/models/model-dir.js";
-import { ClipModel } from "../src/pipeline/clip.js";
+import { ClipModel } from "../src/clip/clip.js";
 import { python } from "../test/helpers/models.js";
 import { runBench } from "./run.js";
 
