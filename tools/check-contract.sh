@@ -24,6 +24,9 @@ if ! diff -r "$scratch/clients/go/gen" clients/go/gen; then
   exit 1
 fi
 
+# The Python client's code, from the grpcio-tools version clients/python/generate.py pins.
+python3 clients/python/generate.py --check
+
 # buf breaking against every earlier version of the proto in this history (not just HEAD~1: one
 # submission can hold many commits), so no commit can break a client built from an older one. A
 # checkout without history (a tarball, a shallow clone) has nothing to compare with.
