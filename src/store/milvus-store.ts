@@ -9,6 +9,10 @@ export const VECTOR_DIM = 512;
 export const URL_MAX_LENGTH = 2000;
 export const TIMESTAMP_MAX_LENGTH = 50;
 export const INDEX = { type: "IVF_FLAT", metric: "IP", params: { nlist: 1024 } } as const;
+
+/** Where the SDK's queryIterator starts: it lists only ids above this. */
+const ITERATOR_FIRST_CURSOR = -9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
 /** Milvus's cap on one query or search result window. */
 export const MAX_WINDOW = 16_384;
 
@@ -196,7 +200,7 @@ export class MilvusStore {
     const res = await this.call("query", () =>
       this.client.query({
         collection_name: this.opts.collection,
-        filter: `id in [${ids.join(",")}]`,
+        filter: idFilter(ids),
         output_fields: ["id", "url", "added_at"],
         consistency_level: STRONG,
       }),
@@ -210,7 +214,7 @@ export class MilvusStore {
     const res = await this.call("query", () =>
       this.client.query({
         collection_name: this.opts.collection,
-        filter: `id == ${id}`,
+        filter: idFilter([id]),
         output_fields: outputFields(includeVector),
         consistency_level: STRONG,
       }),
@@ -240,7 +244,7 @@ export class MilvusStore {
     const existed = (await this.existing([id])).size > 0;
     if (!existed) return false;
     const res = await this.call("delete", () =>
-      this.client.delete({ collection_name: this.opts.collection, filter: `id in [${id}]` }),
+      this.client.delete({ collection_name: this.opts.collection, filter: idFilter([id]) }),
     );
     ok(res.status, "delete");
     return true;
@@ -268,6 +272,25 @@ export class MilvusStore {
 
   /** Every record in ascending id order, a page at a time. */
   async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
+    // The SDK's queryIterator pages with "id > cursor" from a first cursor of -9223372036854775807, so
+    // the two smallest int64 ids would never be listed: read those (at most two rows) first.
+    const floor = await this.call("query", () =>
+      this.client.query({
+        collection_name: this.opts.collection,
+        filter: `id <= ${ITERATOR_FIRST_CURSOR}`,
+        output_fields: outputFields(opts.includeVectors),
+        consistency_level: STRONG,
+      }),
+    );
+    ok(floor.status, "query");
+    const lowest = floor.data.map((row) => toRecord(row, opts.includeVectors)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    let sent = 0;
+    for (let i = 0; i < lowest.length && (opts.limit === 0 || sent < opts.limit); i += opts.pageSize) {
+      const page = lowest.slice(i, i + opts.pageSize).slice(0, opts.limit > 0 ? opts.limit - sent : undefined);
+      sent += page.length;
+      yield page;
+    }
+    if (opts.limit > 0 && sent >= opts.limit) return;
     const iterator = (await this.call("queryIterator", () =>
       this.client.queryIterator({
         collection_name: this.opts.collection,
@@ -275,10 +298,9 @@ export class MilvusStore {
         output_fields: outputFields(opts.includeVectors),
         batchSize: opts.pageSize,
         consistency_level: STRONG,
-        ...(opts.limit > 0 ? { limit: opts.limit } : {}),
+        ...(opts.limit > 0 ? { limit: opts.limit - sent } : {}),
       }),
     )) as AsyncIterable<Record<string, unknown>[]>;
-    let sent = 0;
     try {
       for await (const batch of iterator) {
         let page = batch.map((row) => toRecord(row, opts.includeVectors));
@@ -405,6 +427,18 @@ function ok(status: Status, what: string): void {
 function clusterCount(params: Record<string, string>): number | undefined {
   const n = Number(params.nlist);
   return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * A filter that matches exactly these ids. Milvus reads the literal -9223372036854775808 as the negation
+ * of an overflowing 9223372036854775808, which lands on -9223372036854775807: the smallest int64 is
+ * matched as the only id below its neighbour instead.
+ */
+function idFilter(ids: readonly bigint[]): string {
+  const literal = ids.filter((id) => id !== INT64_MIN);
+  const parts = literal.length > 0 ? [`id in [${literal.join(",")}]`] : [];
+  if (literal.length < ids.length) parts.push(`id < ${INT64_MIN + 1n}`);
+  return parts.join(" || ");
 }
 
 function outputFields(includeVector: boolean): string[] {
