@@ -18,12 +18,13 @@ import { ConnectError } from "@connectrpc/connect";
 import { CommandContext, CommandFailure, type ClientCommand, UsageError, describeCallError } from "./command.js";
 import { addCommand } from "./commands/add.js";
 import { demoCommand } from "./commands/demo.js";
+import { importCommand } from "./commands/import.js";
 import { listCommand } from "./commands/list.js";
 import { rmCommand } from "./commands/rm.js";
 import { searchCommand } from "./commands/search.js";
 import { statsCommand } from "./commands/stats.js";
 
-const CLIENT_COMMANDS: readonly ClientCommand[] = [addCommand, searchCommand, listCommand, statsCommand, rmCommand, demoCommand];
+const CLIENT_COMMANDS: readonly ClientCommand[] = [addCommand, importCommand, searchCommand, listCommand, statsCommand, rmCommand, demoCommand];
 
 const USAGE = `usage:
   svgvec serve

@@ -144,6 +144,8 @@ describe("svgvec client commands", () => {
       [["list", "--bogus"], /Unknown option '--bogus'/],
       [["stats", "--timeout", "soon"], /--timeout must be a whole number/],
       [["stats", "--address", "localhost"], /has no port/],
+      [["import"], /import takes one FILE/],
+      [["import", "x.csv", "--stream-size", "5000"], /--stream-size must be a whole number from 1 to 1000/],
       [["demo", "extra"], /demo takes no arguments/],
     ];
     for (const [args, message] of cases) {
@@ -152,7 +154,7 @@ describe("svgvec client commands", () => {
       expect(run.stderr, args.join(" ")).toMatch(message);
       expect(run.stdout).toBe("");
     }
-    for (const command of ["add", "search", "list", "stats", "rm", "demo"]) {
+    for (const command of ["add", "import", "search", "list", "stats", "rm", "demo"]) {
       const run = await svgvec([command, "--help"]);
       expect(run.code, command).toBe(0);
       expect(run.stdout).toMatch(new RegExp(`^usage: svgvec ${command}`));
@@ -160,7 +162,7 @@ describe("svgvec client commands", () => {
     }
     const top = await svgvec(["--help"]);
     expect(top.code).toBe(0);
-    expect(top.stdout).toMatch(/svgvec search TEXT/);
+    expect(top.stdout).toMatch(/svgvec import FILE\|-/);
   });
 });
 
