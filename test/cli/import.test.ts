@@ -4,6 +4,7 @@
  * importable again, --skip, standard input, and streams sent again when the
  * server goes away in the middle.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -12,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type TestApp, startTestApp } from "../helpers/app.js";
-import { jsonLines, svgvec } from "../helpers/cli-run.js";
+import { BIN, type CliRun, jsonLines, svgvec } from "../helpers/cli-run.js";
 import { OPENMOJI_DIR, type Corpus, openmojiCatalogue, startCorpus } from "../helpers/corpus.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -81,7 +82,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const summaryOf = (run: { stdout: string }): Summary => jsonLines(run as never)[0] as unknown as Summary;
+const summaryOf = (run: CliRun): Summary => jsonLines(run)[0] as unknown as Summary;
 
 describe("svgvec import", () => {
   let t: TestApp;
@@ -210,6 +211,40 @@ describe("svgvec import across a server restart", () => {
       expect(run.stderr).toMatch(/stream \d+ failed \([A-Z_]+: .*\); sending its \d+ items again/);
       expect((await t.client.stats()).totalImages).toBe(1000n);
     } finally {
+      await t.close();
+    }
+  });
+
+  it("sends again an item that standard input delivered while its stream was down", { timeout: 180_000 }, async () => {
+    const port = await freePort();
+    const listen = { SVGVEC_LISTEN: `127.0.0.1:${port}` };
+    let t = await startTestApp({ milvusAddress: inject("liteAddress"), env: listen });
+    const collection = t.config.milvus.collection;
+    const line = (i: number) => `{"id": ${8001 + i}, "url": "${urls[i]}"}\n`;
+    const child = spawn("node", [BIN, "import", "-", "--json"], { env: { ...process.env, SVGVEC_ADDRESS: `127.0.0.1:${port}` } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once("close", r));
+    try {
+      const before = corpus.requests.length;
+      for (let i = 0; i < 5; i++) child.stdin.write(line(i));
+      await waitFor(() => corpus.requests.length - before >= 5, 60_000);
+      // The stream is cut while the importer waits for the next line; every try that follows reads on.
+      await t.app.close(0);
+      t.client.close();
+      await waitFor(() => stderr.includes("stream 1 failed"), 30_000);
+      t = await startTestApp({ milvusAddress: inject("liteAddress"), collection, env: listen });
+      for (let i = 5; i < 10; i++) child.stdin.write(line(i));
+      child.stdin.end();
+      expect(await exited, stderr).toBe(0);
+      expect(jsonLines({ code: 0, stdout, stderr })[0]).toMatchObject({ items: 10, sent: 10, failed: 0, complete: true });
+      const stored: string[] = [];
+      for await (const page of t.client.listImages({})) stored.push(...page.images.map((i) => i.id.toString()));
+      expect(stored).toEqual(Array.from({ length: 10 }, (_, i) => String(8001 + i)));
+    } finally {
+      child.kill();
       await t.close();
     }
   });

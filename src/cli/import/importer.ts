@@ -166,36 +166,38 @@ async function sendChunk(
   result: ImportResult,
   changed: () => void,
 ): Promise<StreamAddImagesResponse> {
-  let fresh = 1; // the first item was read by startChunk and not sent yet
-  // Items already on an earlier try are sent again as they were; then reading goes on where it stopped.
+  let sent = 0; // items of this chunk that went on a stream at least once
+  // By index, not over a copy: items already on an earlier try are sent again in the same order, and an
+  // item that the abandoned try was still reading when its stream failed lands in chunk.items in input
+  // order and goes out on this try.
   async function* feed(): AsyncGenerator<StreamAddItem> {
-    for (const entry of [...chunk.items]) {
-      if (entry.item === undefined) continue;
-      yield entry.item;
-      if (fresh > 0) {
-        fresh--;
+    for (let i = 0; ; i++) {
+      while (i >= chunk.items.length) {
+        if (chunk.full || chunk.items.length >= opts.streamSize) {
+          chunk.full = true;
+          chunk.markFilled();
+          return;
+        }
+        const entry = await next();
+        if (entry === undefined) {
+          chunk.eof = true;
+          chunk.full = true;
+          chunk.markFilled();
+          return;
+        }
+        chunk.end = entry.position + 1;
+        if (entry.item === undefined) chunk.bad.push(entry);
+        else chunk.items.push(entry);
+      }
+      const item = chunk.items[i]?.item;
+      if (item === undefined) continue;
+      yield item;
+      if (i >= sent) {
+        sent = i + 1;
         tally.sent++;
         changed();
       }
     }
-    while (!chunk.full && chunk.items.length < opts.streamSize) {
-      const entry = await next();
-      if (entry === undefined) {
-        chunk.eof = true;
-        break;
-      }
-      chunk.end = entry.position + 1;
-      if (entry.item === undefined) {
-        chunk.bad.push(entry);
-        continue;
-      }
-      chunk.items.push(entry);
-      yield entry.item;
-      tally.sent++;
-      changed();
-    }
-    chunk.full = true;
-    chunk.markFilled();
   }
   for (let attempt = 1; ; attempt++) {
     try {
