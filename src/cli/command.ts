@@ -171,6 +171,12 @@ export function describeCallError(e: ConnectError, address: string): string {
   return `${reason} (${codeName(e.code)})`;
 }
 
+/** Prints a command's --help to stdout; exit 0. */
+export function help(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
 /** Writes one line of JSON; bigints as strings, as the protobuf JSON mapping writes int64. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);

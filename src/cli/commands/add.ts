@@ -2,7 +2,7 @@
  * svgvec add ID URL: one AddImage.
  */
 import { AddOutcome } from "../../gen/svgvec/v1/svgvec_pb.js";
-import { CONNECTION_HELP, type ClientCommand, UsageError, idArgument, parseCommand, printJson } from "../command.js";
+import { CONNECTION_HELP, type ClientCommand, UsageError, idArgument, parseCommand, printJson, help } from "../command.js";
 import { UNARY_TIMEOUT_MS } from "./defaults.js";
 
 const HELP = `usage: svgvec add ID URL [options]
@@ -38,8 +38,3 @@ export const addCommand: ClientCommand = {
     }
   },
 };
-
-export function help(text: string): number {
-  process.stdout.write(`${text}\n`);
-  return 0;
-}

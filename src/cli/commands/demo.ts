@@ -5,8 +5,7 @@
  */
 import { AddOutcome, MilvusDeployment } from "../../gen/svgvec/v1/svgvec_pb.js";
 import { ServingStatus } from "../../client/health.js";
-import { CONNECTION_HELP, CommandFailure, type ClientCommand, UsageError, describeCallError, idArgument, isCallError, parseCommand, printJson } from "../command.js";
-import { help } from "./add.js";
+import { CONNECTION_HELP, CommandFailure, type ClientCommand, UsageError, describeCallError, idArgument, isCallError, parseCommand, printJson, help } from "../command.js";
 import { UNARY_TIMEOUT_MS } from "./defaults.js";
 
 /** The original demo's images: Twemoji's dog face and cat face. */

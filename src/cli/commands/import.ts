@@ -10,6 +10,7 @@ import {
   type ClientCommand,
   UsageError,
   describeCallError,
+  help,
   integerOption,
   isCallError,
   parseCommand,
@@ -20,7 +21,6 @@ import { FailuresFile, defaultFailuresPath } from "../import/failures.js";
 import { type ImportResult, MAX_STREAM_SIZE, importEntries } from "../import/importer.js";
 import { type Input, type InputFormat, countItems, formatOfName, openInput, openStream } from "../import/input.js";
 import { createProgress } from "../import/progress.js";
-import { help } from "./add.js";
 
 const DEFAULT_STREAM_SIZE = 1_000;
 const STREAM_ATTEMPTS = 6;

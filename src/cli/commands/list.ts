@@ -1,9 +1,8 @@
 /**
  * svgvec list: every stored record, streamed page by page.
  */
-import { CONNECTION_HELP, type ClientCommand, UsageError, integerOption, parseCommand } from "../command.js";
+import { CONNECTION_HELP, type ClientCommand, UsageError, integerOption, parseCommand, help } from "../command.js";
 import { csvField, write } from "../output.js";
-import { help } from "./add.js";
 
 const FORMATS = ["table", "jsonl", "csv"] as const;
 type Format = (typeof FORMATS)[number];

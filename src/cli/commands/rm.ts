@@ -1,8 +1,7 @@
 /**
  * svgvec rm ID...: Remove, one id after another.
  */
-import { CONNECTION_HELP, CommandFailure, type ClientCommand, UsageError, idArgument, parseCommand, printJson } from "../command.js";
-import { help } from "./add.js";
+import { CONNECTION_HELP, CommandFailure, type ClientCommand, UsageError, idArgument, parseCommand, printJson, help } from "../command.js";
 import { UNARY_TIMEOUT_MS } from "./defaults.js";
 
 const HELP = `usage: svgvec rm ID... [-f] [options]

@@ -1,8 +1,7 @@
 /**
  * svgvec search TEXT: the k stored images most similar to a text.
  */
-import { CONNECTION_HELP, type ClientCommand, UsageError, integerOption, parseCommand, printJson, printTable } from "../command.js";
-import { help } from "./add.js";
+import { CONNECTION_HELP, type ClientCommand, UsageError, integerOption, parseCommand, printJson, printTable, help } from "../command.js";
 import { UNARY_TIMEOUT_MS } from "./defaults.js";
 
 const HELP = `usage: svgvec search TEXT... [-k N] [--nprobe N] [options]

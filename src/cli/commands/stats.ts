@@ -3,8 +3,7 @@
  */
 import { toJson } from "@bufbuild/protobuf";
 import { MilvusDeployment, StatsResponseSchema } from "../../gen/svgvec/v1/svgvec_pb.js";
-import { CONNECTION_HELP, type ClientCommand, UsageError, parseCommand, printTable } from "../command.js";
-import { help } from "./add.js";
+import { CONNECTION_HELP, type ClientCommand, UsageError, parseCommand, printTable, help } from "../command.js";
 import { UNARY_TIMEOUT_MS } from "./defaults.js";
 
 const HELP = `usage: svgvec stats [options]
