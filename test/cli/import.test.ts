@@ -5,7 +5,7 @@
  * server goes away in the middle.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createServer, type AddressInfo } from "node:net";
@@ -194,6 +194,8 @@ describe("svgvec import across a server restart", () => {
       const file = join(dir, "restart.csv");
       const rows = Array.from({ length: 1000 }, (_, i) => `${9001 + i},${urls[i % urls.length]}`);
       await writeFile(file, `id,url\n${rows.join("\n")}\n`);
+      // Left by an earlier run: a run in which nothing fails removes it, as its items are stored now.
+      await writeFile(join(dir, "restart.failed.csv"), "id,url,code,reason,line\n9001,x,UNAVAILABLE,earlier,2\n");
       const before = corpus.requests.length;
       const running = svgvec(["import", file, "--stream-size", "100", "--json"], { env: { SVGVEC_ADDRESS: `127.0.0.1:${port}` } });
       await waitFor(() => corpus.requests.length - before >= 60, 60_000);
@@ -210,6 +212,7 @@ describe("svgvec import across a server restart", () => {
       expect(summary.added + summary.replaced + summary.unchanged).toBe(1000);
       expect(run.stderr).toMatch(/stream \d+ failed \([A-Z_]+: .*\); sending its \d+ items again/);
       expect((await t.client.stats()).totalImages).toBe(1000n);
+      expect(existsSync(join(dir, "restart.failed.csv"))).toBe(false);
     } finally {
       await t.close();
     }
@@ -221,7 +224,7 @@ describe("svgvec import across a server restart", () => {
     let t = await startTestApp({ milvusAddress: inject("liteAddress"), env: listen });
     const collection = t.config.milvus.collection;
     const line = (i: number) => `{"id": ${8001 + i}, "url": "${urls[i]}"}\n`;
-    const child = spawn("node", [BIN, "import", "-", "--json"], { env: { ...process.env, SVGVEC_ADDRESS: `127.0.0.1:${port}` } });
+    const child = spawn("node", [BIN, "import", "-", "--json"], { cwd: dir, env: { ...process.env, SVGVEC_ADDRESS: `127.0.0.1:${port}` } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

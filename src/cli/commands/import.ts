@@ -43,7 +43,8 @@ Blank lines are ignored; the file is read as it is sent, so its size does not ma
   --failures FILE    where failed items go (default: FILE without its extension + .failed.csv or
                      .failed.jsonl, stdin.failed.* for standard input). They keep the input's format
                      with code, reason and line added: fix them and import that file as it is.
-                     The file is rewritten on each run, and appended to with --skip.
+                     Each run rewrites it (a run in which nothing failed removes it); a run
+                     with --skip appends to it.
 
 A line that is not an item (bad CSV or JSON, no id, an id out of range) is a failure with its line
 number, like an item the server refuses (a bad URL, a 404, not an SVG). Progress goes to stderr: a

@@ -4,8 +4,10 @@
  * again as it is (the importer ignores the extra columns and fields).
  */
 import { once } from "node:events";
-import { createWriteStream, existsSync, statSync, type WriteStream } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { constants, createWriteStream, existsSync, statSync, type WriteStream } from "node:fs";
+import { access, rm } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { CommandFailure } from "../command.js";
 import { csvField } from "../output.js";
 import type { Entry, InputFormat } from "./input.js";
 
@@ -27,24 +29,27 @@ export function defaultFailuresPath(input: string, format: InputFormat): string 
 
 export class FailuresFile {
   private written = 0;
+  private out: WriteStream | undefined;
 
   private constructor(
     readonly path: string,
     private readonly format: InputFormat,
-    private readonly out: WriteStream,
+    private readonly append: boolean,
   ) {}
 
   /**
-   * Truncates the file, or appends to it when resuming (--skip), so that a resumed run adds to the
-   * failures of the run it continues.
+   * Where failures go. The file is written from the first failure on: rewritten by a new run, appended
+   * to when resuming (--skip), so that a resumed run adds to the failures of the run it continues. A
+   * new run in which nothing fails removes the file an earlier run left, so that it never lists items
+   * that are stored by now.
    */
   static async open(path: string, format: InputFormat, append: boolean): Promise<FailuresFile> {
-    const fresh = !append || !existsSync(path) || statSync(path).size === 0;
-    const out = createWriteStream(path, { flags: fresh ? "w" : "a" });
-    await once(out, "open");
-    const file = new FailuresFile(path, format, out);
-    if (fresh && format === "csv") await file.put("id,url,code,reason,line\n");
-    return file;
+    try {
+      await access(dirname(resolve(path)), constants.W_OK);
+    } catch (e) {
+      throw new CommandFailure(`cannot write the failures file ${path} (${(e as Error).message}); name a writable one with --failures`);
+    }
+    return new FailuresFile(path, format, append);
   }
 
   get count(): number {
@@ -53,12 +58,27 @@ export class FailuresFile {
 
   async write(failures: readonly Failure[]): Promise<void> {
     if (failures.length === 0) return;
-    await this.put(failures.map((f) => this.record(f)).join(""));
+    const out = this.out ?? (await this.start());
+    await put(out, failures.map((f) => this.record(f)).join(""));
     this.written += failures.length;
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  async close(): Promise<void> {
+    const out = this.out;
+    if (out === undefined) {
+      if (!this.append) await rm(this.path, { force: true });
+      return;
+    }
+    await new Promise<void>((done, fail) => out.end((err?: Error | null) => (err ? fail(err) : done())));
+  }
+
+  private async start(): Promise<WriteStream> {
+    const fresh = !this.append || !existsSync(this.path) || statSync(this.path).size === 0;
+    const out = createWriteStream(this.path, { flags: fresh ? "w" : "a" });
+    await once(out, "open");
+    this.out = out;
+    if (fresh && this.format === "csv") await put(out, "id,url,code,reason,line\n");
+    return out;
   }
 
   private record({ entry, code, reason }: Failure): string {
@@ -75,8 +95,8 @@ export class FailuresFile {
     const url = entry.rawUrl !== undefined ? `"url":${entry.rawUrl},` : "";
     return `{${id}${url}${tail}}\n`;
   }
+}
 
-  private async put(text: string): Promise<void> {
-    if (!this.out.write(text)) await once(this.out, "drain");
-  }
+async function put(out: WriteStream, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, "drain");
 }
