@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { SvgVecClient } from "../src/edge/client.js";
+import { SvgVecClient } from "../test/helpers/grpc-client.js";
 import { createLogger } from "../src/log.js";
 import { REPO_ROOT, generateModel } from "../src/models/generate.js";
 import { readModelDir } from "../src/models/model-dir.js";

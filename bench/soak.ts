@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { SvgVecClient } from "../src/edge/client.js";
+import { SvgVecClient } from "../test/helpers/grpc-client.js";
 import { createLogger } from "../src/log.js";
 import { openmojiCatalogue, startCorpus } from "../test/helpers/corpus.js";
 import { TINY_MODEL_DIR, ensureTinyModels } from "../test/helpers/models.js";

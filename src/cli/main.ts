@@ -3,31 +3,77 @@
  *   svgvec serve                      run the gRPC service (configuration from SVGVEC_* variables)
  *   svgvec model pull [REPO]          download a model directory from the Hugging Face hub
  *   svgvec model generate             write a random-weight model for tests and benchmarks
+ * and the client commands of src/cli/commands (add, import, search, list, stats, rm, demo), which
+ * call a running server through the TypeScript client.
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type App, startApp } from "../app.js";
+import type { App } from "../app.js";
 import { DEFAULT_MODEL, loadConfig } from "../config.js";
 import { SvgVecError, errorMessage } from "../errors.js";
 import { createLogger } from "../log.js";
 import { generateModel, type Preset } from "../models/generate.js";
 import { pullModel } from "../models/hub.js";
 import { readModelDir } from "../models/model-dir.js";
+import { ConnectError } from "@connectrpc/connect";
+import { CommandContext, CommandFailure, type ClientCommand, UsageError, describeCallError } from "./command.js";
+import { addCommand } from "./commands/add.js";
+import { demoCommand } from "./commands/demo.js";
+import { importCommand } from "./commands/import.js";
+import { listCommand } from "./commands/list.js";
+import { rmCommand } from "./commands/rm.js";
+import { searchCommand } from "./commands/search.js";
+import { statsCommand } from "./commands/stats.js";
+
+const CLIENT_COMMANDS: readonly ClientCommand[] = [addCommand, importCommand, searchCommand, listCommand, statsCommand, rmCommand, demoCommand];
 
 const USAGE = `usage:
   svgvec serve
   svgvec model pull [REPO] [--dir DIR] [--revision REV] [--if-missing]
   svgvec model generate [--preset tiny|vit-b-32] [--batch 1|dynamic] --out DIR [--vocab FILE] [--seed N]
 
-Configuration comes from SVGVEC_* environment variables; see the README.`;
+Client commands, against a running server (svgvec COMMAND --help for each):
+${CLIENT_COMMANDS.map((c) => `  svgvec ${c.summary}`).join("\n")}
+
+Configuration comes from SVGVEC_* environment variables; see the README.
+Exit status: 0 on success, 1 when a command fails, 2 for a usage error.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (command === "serve") return serve();
   if (command === "model" && sub === "pull") return pull(rest);
   if (command === "model" && sub === "generate") return generate(rest);
-  process.stderr.write(`${USAGE}\n`);
-  return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+  const client = CLIENT_COMMANDS.find((c) => c.name === command);
+  if (client !== undefined) return runClientCommand(client, argv.slice(1));
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const problem = command === "model" ? `"model" takes pull or generate${sub === undefined ? "" : `, not "${sub}"`}` : `unknown command "${command}"`;
+  process.stderr.write(`svgvec: ${problem}\n${USAGE}\n`);
+  return 2;
+}
+
+/** Runs a client command: 2 for a usage error, 1 with a one-line reason for a failure. */
+async function runClientCommand(command: ClientCommand, args: string[]): Promise<number> {
+  const ctx = new CommandContext();
+  // A reader that has seen enough (svgvec list | head) closes the pipe: stop quietly, as cat does.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
+  try {
+    return await command.run(args, ctx);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`svgvec ${command.name}: ${e.message}\nrun "svgvec ${command.name} --help" for usage\n`);
+      return 2;
+    }
+    const reason =
+      e instanceof ConnectError ? describeCallError(e, ctx.address ?? "the server") : e instanceof CommandFailure ? e.message : errorMessage(e);
+    process.stderr.write(`svgvec ${command.name}: ${reason.replace(/\s*\n\s*/g, " ")}\n`);
+    return 1;
+  }
 }
 
 /** After a crash, calls get this long to finish before they are cancelled (less when SVGVEC_SHUTDOWN_GRACE_MS is less). */
@@ -53,6 +99,8 @@ async function serve(): Promise<number> {
   };
   process.on("unhandledRejection", crash("unhandled rejection"));
   process.on("uncaughtException", crash("uncaught exception"));
+  // Loaded here, not at the top: the server stack takes a second to load, which client commands need not wait for.
+  const { startApp } = await import("../app.js");
   const started = await startApp(config, log);
   app = started;
   process.stdout.write(`svgvec listening on ${started.address}\n`);

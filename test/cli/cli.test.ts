@@ -9,7 +9,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SvgVecClient } from "../../src/edge/client.js";
+import { SvgVecClient } from "../helpers/grpc-client.js";
 import { freePort, probeMilvus } from "../../src/store/milvus-lite.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
 import { waitFor } from "../helpers/wait.js";

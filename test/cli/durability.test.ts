@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SvgVecClient } from "../../src/edge/client.js";
+import { SvgVecClient } from "../helpers/grpc-client.js";
 import type { Image } from "../../src/gen/svgvec/v1/svgvec_pb.js";
 import { probeMilvus } from "../../src/store/milvus-lite.js";
 import { type Corpus, openmojiCatalogue, startCorpus } from "../helpers/corpus.js";

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SvgVecClient } from "../../src/edge/client.js";
+import { SvgVecClient } from "../helpers/grpc-client.js";
 import { createLogger } from "../../src/log.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
 import { code, details, failure } from "../helpers/calls.js";

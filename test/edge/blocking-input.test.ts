@@ -9,7 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { status as Code } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SvgVecClient } from "../../src/edge/client.js";
+import { SvgVecClient } from "../helpers/grpc-client.js";
 import { code, details, failure } from "../helpers/calls.js";
 import { checkHealth } from "../helpers/health.js";
 import { uniqueCollection } from "../helpers/milvus.js";

@@ -6,7 +6,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SvgVecClient } from "../../src/edge/client.js";
+import { SvgVecClient } from "../helpers/grpc-client.js";
 import type { ListImagesResponse } from "../../src/gen/svgvec/v1/svgvec_pb.js";
 import type { ImageRow } from "../../src/store/milvus-store.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type App, startApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { SvgVecClient, type SvgVecClientOptions } from "../../src/edge/client.js";
+import { SvgVecClient, type SvgVecClientOptions } from "./grpc-client.js";
 import { type Logger, createLogger } from "../../src/log.js";
 import { uniqueCollection } from "./milvus.js";
 import { TINY_MODEL_DIR } from "./models.js";

@@ -1,6 +1,7 @@
 /**
  * A typed promise client for svgvec.v1 on @grpc/grpc-js, built from the same
- * descriptor as the server. Other languages generate theirs from the proto.
+ * descriptor as the server. Tests use it to reach into grpc-js itself (raw
+ * channels, metadata, cancellation); users get src/client (Connect) instead.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
@@ -19,8 +20,8 @@ import {
   type StatsResponse,
   type StreamAddImagesRequest,
   type StreamAddImagesResponse,
-} from "../gen/svgvec/v1/svgvec_pb.js";
-import { grpcServiceDefinition } from "./grpc-adapter.js";
+} from "../../src/gen/svgvec/v1/svgvec_pb.js";
+import { grpcServiceDefinition } from "../../src/edge/grpc-adapter.js";
 
 export interface CallOptions {
   metadata?: grpc.Metadata;
