@@ -11,30 +11,32 @@ import type { TargetName } from "./helpers/linear-targets.js";
 import { runLinearCheck } from "./helpers/linear.js";
 
 /**
- * Inputs are at most 4 KiB: a linear scan of that takes microseconds (the tokenizer's BPE about
- * 2 ms for the longest query allowed), a backtracking one seconds to forever.
+ * Inputs are at most 4 KiB: a linear scan of that takes microseconds, a backtracking one seconds to
+ * forever. The tokenizer's byte-level BPE is the one costly step: up to about 7 ms here for the
+ * longest query allowed (1,000 characters of one non-letter symbol, warm), so it gets 25 ms.
  */
 const PER_CALL_MS = 10;
+const TOKENIZE_MS = 25;
 const RUNS = 10_000;
 
-const CHECKS: Array<[TargetName, ArbitraryName]> = [
-  ["looksLikeSvg", "prolog"],
-  ["describeNonSvg", "prolog"],
-  ["clean", "text"],
-  ["tokenize", "text"],
-  ["requireText", "text"],
-  ["requireUrl", "url"],
-  ["bearerToken", "text"],
-  ["addressRange", "url"],
-  ["parseHosts", "url"],
+const CHECKS: Array<[TargetName, ArbitraryName, number]> = [
+  ["looksLikeSvg", "prolog", PER_CALL_MS],
+  ["describeNonSvg", "prolog", PER_CALL_MS],
+  ["clean", "text", PER_CALL_MS],
+  ["tokenize", "text", TOKENIZE_MS],
+  ["requireText", "text", PER_CALL_MS],
+  ["requireUrl", "url", PER_CALL_MS],
+  ["bearerToken", "text", PER_CALL_MS],
+  ["addressRange", "url", PER_CALL_MS],
+  ["parseHosts", "url", PER_CALL_MS],
 ];
 
 describe("linear time on hostile input", () => {
-  for (const [target, arbitrary] of CHECKS) {
-    it(`${target}: ${RUNS} ${arbitrary} inputs, each call under ${PER_CALL_MS} ms`, async () => {
-      const report = await runLinearCheck({ target, arbitrary, runs: RUNS, seed: 20261126, perCallMs: PER_CALL_MS, budgetMs: 40_000 });
+  for (const [target, arbitrary, perCallMs] of CHECKS) {
+    it(`${target}: ${RUNS} ${arbitrary} inputs, each call under ${perCallMs} ms`, async () => {
+      const report = await runLinearCheck({ target, arbitrary, runs: RUNS, seed: 20261126, perCallMs, budgetMs: 40_000 });
       expect(report.calls).toBe(RUNS);
-      expect(report.worst.ms, `slowest: input #${report.worst.index} (${report.worst.length} chars)`).toBeLessThan(PER_CALL_MS);
+      expect(report.worst.ms, `slowest: input #${report.worst.index} (${report.worst.length} chars)`).toBeLessThan(perCallMs);
     }, 60_000);
   }
 });

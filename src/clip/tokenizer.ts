@@ -51,10 +51,11 @@ export class ClipTokenizer {
    */
   ids(text: string): number[] {
     const ids = [...this.startIds];
-    for (const word of clean(text).split(" ")) {
-      if (word === "") continue;
-      ids.push(...this.tokenizer.encode(word, { add_special_tokens: false }).ids);
-      if (ids.length >= this.contextLength) break;
+    words: for (const word of clean(text).split(" ")) {
+      for (const part of parts(word)) {
+        ids.push(...this.tokenizer.encode(part, { add_special_tokens: false }).ids);
+        if (ids.length >= this.contextLength) break words;
+      }
     }
     if (ids.length < this.contextLength) {
       ids.push(this.endId);
@@ -72,6 +73,47 @@ export class ClipTokenizer {
     out.set(this.ids(text));
     return out;
   }
+}
+
+/** Past this length a word is encoded in parts, so a long one costs the tokens it keeps. */
+const PART_LENGTH = 32;
+const NUMBER = /^\p{N}$/u;
+
+/**
+ * A word cut into parts that tokenize as the whole word does. CLIP's
+ * pre-tokenizer makes every number character a piece of its own, so a cut
+ * just before or after one never splits a piece (nor, since a number is no
+ * combining mark and not cased, changes what normalising does); a word with no
+ * numbers to cut beside stays whole. (A run of 1,000 digits is 1,000 pieces.)
+ * Numbers outside the BMP are not cut beside: the tokenizer does not make
+ * them pieces of their own.
+ */
+function* parts(word: string): Generator<string> {
+  let start = 0;
+  while (word.length - start > PART_LENGTH) {
+    let cut = start + PART_LENGTH;
+    while (cut < word.length && !(numberEndsAt(word, cut) || numberStartsAt(word, cut))) cut++;
+    if (cut >= word.length) break;
+    yield word.slice(start, cut);
+    start = cut;
+  }
+  if (start < word.length) yield word.slice(start);
+}
+
+/** Whether the UTF-16 unit just before index i is a number (outside the BMP, pieces follow other rules: no cut). */
+function numberEndsAt(s: string, i: number): boolean {
+  return isBmpNumber(s.charCodeAt(i - 1));
+}
+
+/** Whether the UTF-16 unit at index i is a number in the BMP. */
+function numberStartsAt(s: string, i: number): boolean {
+  return isBmpNumber(s.charCodeAt(i));
+}
+
+function isBmpNumber(unit: number): boolean {
+  // A surrogate is half of a character outside the BMP, never a number on its own.
+  if (Number.isNaN(unit) || (unit >= 0xd800 && unit <= 0xdfff)) return false;
+  return NUMBER.test(String.fromCharCode(unit));
 }
 
 /**

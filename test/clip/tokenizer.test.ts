@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ClipTokenizer } from "../../src/clip/tokenizer.js";
+import { Tokenizer } from "@huggingface/tokenizers";
+import fc from "fast-check";
+import { ClipTokenizer, clean } from "../../src/clip/tokenizer.js";
+import { readJson } from "../../src/models/model-dir.js";
 import { REPO_ROOT } from "../../src/models/generate.js";
 import { TINY_MODEL_DIR } from "../helpers/models.js";
 
@@ -21,6 +24,26 @@ describe("ClipTokenizer", () => {
 
   it.each(reference.cases.map((c) => [c.text.slice(0, 50), c] as const))("matches OpenCLIP on %j", (_label, c) => {
     expect(Array.from(tokenizer.encode(c.text))).toEqual(c.ids);
+  });
+
+  it("gives the ids of the whole text while encoding words in parts and stopping at the context", async () => {
+    // The reference: the same tokenizer.json run over the whole cleaned text at once, then cut to 77.
+    const whole = new Tokenizer(await readJson(join(TINY_MODEL_DIR, "textual/tokenizer.json")), await readJson(join(TINY_MODEL_DIR, "textual/tokenizer_config.json")));
+    const expected = (text: string): number[] => {
+      const ids = whole.encode(clean(text)).ids;
+      if (ids.length <= 77) return ids;
+      const cut = ids.slice(0, 77);
+      cut[76] = tokenizer.endId;
+      return cut;
+    };
+    const pieces = ["1", "0", "a", "ab", "!", "'s", "é", "e\u0301", "\u{1D7CF}", "\u0661", "Σ", "İ", " ", "<|endoftext|>", "\u00bd", "x", "dog"];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 400 }), (parts) => {
+        const text = parts.join("").slice(0, 1000);
+        expect(tokenizer.ids(text)).toEqual(expected(text));
+      }),
+      { numRuns: 2_000, seed: 77 },
+    );
   });
 
   it("covers the cases the reference was made for", () => {
