@@ -11,17 +11,20 @@ import { SvgVecClient } from "../helpers/grpc-client.js";
 import type { Image } from "../../src/gen/svgvec/v1/svgvec_pb.js";
 import { probeMilvus } from "../../src/store/milvus-lite.js";
 import { type Corpus, openmojiCatalogue, startCorpus } from "../helpers/corpus.js";
-import { startServerProcess } from "../helpers/server-process.js";
+import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
 import { waitFor } from "../helpers/wait.js";
 
 describe("svgvec killed with SIGKILL during StreamAddImages", () => {
   let dataDir: string;
   let corpus: Corpus;
+  /** Every server this test started, so a failed run leaves none behind. */
+  const started: ServerProcess[] = [];
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "svgvec-crash-"));
     corpus = await startCorpus();
   });
   afterAll(async () => {
+    for (const s of started) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
     await corpus.close();
     await rm(dataDir, { recursive: true, force: true });
   });
@@ -35,6 +38,7 @@ describe("svgvec killed with SIGKILL during StreamAddImages", () => {
     const env = { SVGVEC_DATA_DIR: dataDir };
 
     let server = await startServerProcess(env);
+    started.push(server);
     let client = new SvgVecClient(server.address);
     const liteBefore = server.milvusAddress!;
 
@@ -71,6 +75,7 @@ describe("svgvec killed with SIGKILL during StreamAddImages", () => {
     await waitFor(async () => (await probeMilvus(liteBefore, 500)) !== true, 10_000);
 
     server = await startServerProcess(env);
+    started.push(server);
     client = new SvgVecClient(server.address);
     try {
       const stored = new Map<bigint, Image>();
