@@ -147,7 +147,8 @@ export const importCommand: ClientCommand = {
     }
     if (stopped !== undefined) {
       const again = path === "-" ? "send the same input again" : `run svgvec import ${path}`;
-      throw new CommandFailure(`import stopped: ${stopped}. The first ${result.done} items are done; to resume, ${again} with --skip ${result.done}`);
+      const end = stopped.endsWith("?") || stopped.endsWith(".") ? "" : ".";
+      throw new CommandFailure(`import stopped: ${stopped}${end} The first ${result.done} items are done; to resume, ${again} with --skip ${result.done}`);
     }
     if (result.failed > 0) {
       throw new CommandFailure(`${result.failed} of ${result.items} items failed; they are in ${failuresPath}: fix them there and run svgvec import ${failuresPath}`);
