@@ -48,7 +48,8 @@ export interface SvgVecClientOptions {
   tls?: boolean | TlsOptions;
   /**
    * Unary calls that fail with UNAVAILABLE (server unreachable or restarting, Milvus down) are tried
-   * again with exponential backoff, within the call's deadline. Every svgvec call is safe to repeat
+   * again with exponential backoff, within the call's deadline (when the next try would come after the deadline,
+   * the call ends at once with the last UNAVAILABLE, which says why). Every svgvec call is safe to repeat
    * (adds are upserts). Streams are never retried: their items are the caller's to send again.
    */
   retry?: RetryOptions;
@@ -185,6 +186,7 @@ function retryInterceptor(retry: Required<RetryOptions>): Interceptor {
   return (next) => async (req) => {
     // A stream's items may have been read from a one-shot source; replaying them is the caller's call.
     if (req.stream) return next(req);
+    const deadline = Date.now() + timeoutOf(req.header);
     for (let attempt = 1; ; attempt++) {
       try {
         return await next(req);
@@ -192,10 +194,22 @@ function retryInterceptor(retry: Required<RetryOptions>): Interceptor {
         if (attempt >= retry.maxAttempts || ConnectError.from(e).code !== Code.Unavailable) throw e;
         const ceiling = Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** (attempt - 1));
         // Jitter spreads the retries of many clients that lost the same server at the same moment.
-        await sleep(ceiling * (0.5 + Math.random() / 2), req.signal);
+        const wait = ceiling * (0.5 + Math.random() / 2);
+        // Connect turns a call whose deadline fires into a bare DEADLINE_EXCEEDED; the UNAVAILABLE that
+        // would keep it waiting says why (nothing listening, Milvus down), so the caller can act on it.
+        if (Date.now() + wait >= deadline) throw e;
+        await sleep(wait, req.signal);
       }
     }
   };
+}
+
+const TIMEOUT_UNITS_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
+
+/** The call's timeout from its grpc-timeout header (the transport sets it before interceptors run); Infinity without one. */
+function timeoutOf(header: Headers): number {
+  const match = /^(\d{1,8})([HMSmun])$/.exec(header.get("grpc-timeout") ?? "");
+  return match === null ? Infinity : Number(match[1]) * (TIMEOUT_UNITS_MS[match[2] ?? ""] ?? 0);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -182,6 +182,34 @@ describe("svgvec import", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^svgvec import: .*headless\.csv: line 1 must be a CSV header naming the columns id and url/);
   });
+
+  it("on Ctrl-C while standard input is slow, says which --skip resumes it, and that resume stores the rest", { timeout: 120_000 }, async () => {
+    const line = (i: number) => `{"id": ${76001 + i}, "url": "${urls[i]}"}\n`;
+    const child = spawn("node", [BIN, "import", "-", "--stream-size", "2", "--json"], { cwd: dir, env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once("close", r));
+    try {
+      for (let i = 0; i < 4; i++) child.stdin.write(line(i));
+      await waitFor(async () => (await storedIds()).filter((id) => id.startsWith("7600")).length === 4, 60_000);
+      // The producer has more to say but is slow: the importer waits on it when the user gives up.
+      child.kill("SIGINT");
+      expect(await exited, stderr).toBe(1);
+      const summary = jsonLines({ code: 1, stdout, stderr })[0] as unknown as Summary;
+      expect(summary).toMatchObject({ complete: false, failed: 0 });
+      expect(summary.done).toBeGreaterThanOrEqual(2);
+      expect(stderr).toContain(`import stopped: interrupted by SIGINT. The first ${summary.done} items are done; to resume, send the same input again with --skip ${summary.done}`);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    const done = (jsonLines({ code: 1, stdout, stderr })[0] as unknown as Summary).done;
+    const resumed = await svgvec(["import", "-", "--skip", String(done), "--json"], { env, cwd: dir, input: [0, 1, 2, 3, 4].map(line).join("") });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(summaryOf(resumed)).toMatchObject({ items: 5 - done, complete: true, failed: 0, done: 5 });
+    expect((await storedIds()).filter((id) => id.startsWith("7600"))).toEqual(["76001", "76002", "76003", "76004", "76005"]);
+  });
 });
 
 describe("svgvec import across a server restart", () => {

@@ -278,4 +278,17 @@ describe("retries of UNAVAILABLE", () => {
     await connectFailure(noRetry.stats());
     expect(once.tries()).toBe(1);
   });
+
+  it("ends at the deadline with the UNAVAILABLE that kept it waiting, not a bare DEADLINE_EXCEEDED", async () => {
+    const port = await freePort();
+    const tries = counter();
+    const client = track(
+      createSvgVecClient(`127.0.0.1:${port}`, { timeoutMs: 400, retry: { maxAttempts: 100, initialBackoffMs: 100 }, interceptors: [tries.interceptor] }),
+    );
+    const failure = await connectFailure(client.stats());
+    // The deadline passed while waiting to try again: the reason is that nothing listens on the port.
+    expect(failure.code).toBe(Code.Unavailable);
+    expect(failure.rawMessage).toMatch(/ECONNREFUSED/);
+    expect(tries.tries()).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -50,6 +50,8 @@ A line that is not an item (bad CSV or JSON, no id, an id out of range) is a fai
 number, like an item the server refuses (a bad URL, a 404, not an SVG). Progress goes to stderr: a
 bar on a terminal, a line every 5 s otherwise. The summary goes to stdout (--json for scripts).
 
+Ctrl-C (or SIGTERM) stops the import and prints the --skip that resumes it; a second one quits at once.
+
 Exit status: 0 when every item was stored; 1 when any item failed (see the failures file) or the
 import stopped early (the message says which --skip resumes it); 2 for a usage error.
 
@@ -87,6 +89,17 @@ export const importCommand: ClientCommand = {
     const failures = await FailuresFile.open(failuresPath, input.format, skip > 0);
     const progress = createProgress(total, process.stderr.isTTY === true);
     const started = Date.now();
+    // Ctrl-C (or SIGTERM) stops the import between streams, so that it can say where to resume; a
+    // second one ends the process at once, as the handlers are gone by then.
+    const interrupt = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      progress.note(`${signal}: stopping; ${signal === "SIGINT" ? "Ctrl-C" : signal} again to quit at once`);
+      interrupt.abort(new Error(`interrupted by ${signal}`));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     let result: ImportResult;
     try {
       result = await importEntries({
@@ -99,8 +112,11 @@ export const importCommand: ClientCommand = {
         timeoutMs,
         streamAttempts: STREAM_ATTEMPTS,
         retryBackoffMs: RETRY_BACKOFF_MS,
+        signal: interrupt.signal,
       });
     } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       progress.stop();
       client.close();
       await failures.close();

@@ -29,6 +29,8 @@ export interface ImportOptions {
   streamAttempts: number;
   /** Wait before the second try of a stream; doubles for each further try, up to 8 s. */
   retryBackoffMs: number;
+  /** Stops the import (Ctrl-C): what is settled stays done, the rest is for a resumed run. */
+  signal?: AbortSignal;
 }
 
 export interface ImportResult extends Tally {
@@ -71,12 +73,22 @@ export async function importEntries(opts: ImportOptions): Promise<ImportResult> 
   const tally: Tally = { read: 0, sent: 0, added: 0, replaced: 0, unchanged: 0, failed: 0 };
   const result: ImportResult = { ...tally, items: 0, streams: 0, retries: 0, done: opts.skip };
   const stop = new AbortController();
+  // Reading waits on the input (a slow producer on stdin) as long as it takes: an interrupt must not.
+  const interrupted = new Promise<never>((_resolve, reject) => {
+    const onAbort = () => {
+      reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error("the import was interrupted"));
+      stop.abort(opts.signal?.reason);
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  interrupted.catch(noop);
   const inflight: Array<{ chunk: Chunk; outcome: Promise<StreamAddImagesResponse | undefined> }> = [];
   let eof = false;
   let seq = 0;
 
   const next = async (): Promise<Entry | undefined> => {
-    const n = await opts.entries.next();
+    const n = await Promise.race([opts.entries.next(), interrupted]);
     if (n.done) {
       eof = true;
       return undefined;
@@ -126,7 +138,8 @@ export async function importEntries(opts: ImportOptions): Promise<ImportResult> 
     }
     for (let first = inflight.shift(); first !== undefined; first = inflight.shift()) await settle(first.chunk, first.outcome);
   } catch (e) {
-    result.error = e instanceof ConnectError ? e : e instanceof Error ? e : new Error(String(e));
+    const reason: unknown = opts.signal?.aborted ? opts.signal.reason : e;
+    result.error = reason instanceof ConnectError ? reason : reason instanceof Error ? reason : new Error(String(reason));
     // What is still in flight is neither recorded nor counted: a resumed run sends it again.
     stop.abort();
     await Promise.allSettled(inflight.map((f) => f.outcome));
