@@ -176,38 +176,6 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
     }
   });
 
-  // Milvus Lite stores such a url; a full Milvus measures VARCHAR(2000) in bytes and refuses it.
-  it.skipIf(key === "liteAddress")("refuses a url over 2,000 UTF-8 bytes as a rejected record, not as Milvus unreachable", async () => {
-    const store = await open(uniqueCollection("cjk"));
-    try {
-      const url = `https://example.com/${"中".repeat(700)}.svg`;
-      expect(url.length).toBeLessThan(2000);
-      const err = await store.upsert([row(1n), row(2n, url)]).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(StoreRejectedError);
-      expect(err).not.toBeInstanceOf(StoreUnavailableError);
-      expect((err as StoreRejectedError).rowsRefused).toBe(true);
-      expect((err as StoreRejectedError).reason).toMatch(/exceeds max length \(2000\)/);
-      expect((err as Error).message).toMatch(/Milvus refused to store the record .*sending it again unchanged fails the same way/);
-      expect(await store.count()).toBe(0);
-    } finally {
-      await store.close();
-    }
-  });
-
-  // Milvus Lite searches a released collection all the same.
-  it.skipIf(key === "liteAddress")("answers a collection that is not loaded as unavailable: it loads again after a restart", async () => {
-    const collection = uniqueCollection("released");
-    const store = await open(collection);
-    try {
-      await raw.releaseCollection({ collection_name: collection });
-      const err = await store.search(unitVector(1), 1, 16).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(StoreUnavailableError);
-      expect((err as Error).message).toMatch(/collection not loaded.*retry with backoff/);
-    } finally {
-      await store.close();
-    }
-  });
-
   it("gets, finds, lists and removes the two smallest int64 ids", async () => {
     // Milvus cannot parse -9223372036854775808 as a literal, and the SDK's query iterator starts after -9223372036854775807.
     const min = -(2n ** 63n);
@@ -288,6 +256,52 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
       expect(await pages(0, 1)).toEqual(ids.map((id) => [id]));
       expect((await pages(3, 2)).flat()).toEqual(ids.slice(0, 3));
       expect(await pages(1, 5)).toEqual([ids.slice(0, 1)]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/** What only a full Milvus does: Milvus Lite behaves otherwise, as the comments say, so these run on the standalone alone. */
+describe("MilvusStore on a full Milvus (standalone)", () => {
+  const address = inject("standaloneAddress");
+  let raw: MilvusClient;
+  beforeAll(() => {
+    raw = new MilvusClient({ address, logLevel: "error" });
+  });
+  afterAll(async () => {
+    await raw.closeConnection();
+  });
+
+  const open = (collection: string) => MilvusStore.open({ address, token: "", collection });
+
+  // A full Milvus measures VARCHAR(2000) in bytes and refuses it (Milvus Lite stores such a url).
+  it("refuses a url over 2,000 UTF-8 bytes as a rejected record, not as Milvus unreachable", async () => {
+    const store = await open(uniqueCollection("cjk"));
+    try {
+      const url = `https://example.com/${"中".repeat(700)}.svg`;
+      expect(url.length).toBeLessThan(2000);
+      const err = await store.upsert([row(1n), row(2n, url)]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreRejectedError);
+      expect(err).not.toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreRejectedError).rowsRefused).toBe(true);
+      expect((err as StoreRejectedError).reason).toMatch(/exceeds max length \(2000\)/);
+      expect((err as Error).message).toMatch(/Milvus refused to store the record .*sending it again unchanged fails the same way/);
+      expect(await store.count()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Milvus Lite searches a released collection all the same; a full Milvus refuses until it is loaded.
+  it("answers a collection that is not loaded as unavailable: it loads again after a restart", async () => {
+    const collection = uniqueCollection("released");
+    const store = await open(collection);
+    try {
+      await raw.releaseCollection({ collection_name: collection });
+      const err = await store.search(unitVector(1), 1, 16).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toMatch(/collection not loaded.*retry with backoff/);
     } finally {
       await store.close();
     }
