@@ -7,12 +7,9 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../src/models/generate.js";
-import { type Corpus, startCorpus } from "../helpers/corpus.js";
-import { uniqueCollection } from "../helpers/milvus.js";
-import { type ServerProcess, startServerProcess } from "../helpers/server-process.js";
-import { makeCertificate } from "../helpers/tls.js";
+import { type ClientTestServers, startClientTestServers } from "../helpers/client-servers.js";
 
 const TOKEN = "go-client-token-0123456789abcdef";
 const GO_TESTS = ["TestRoundTrip", "TestStatusCodes", "TestCallTimeout", "TestToken", "TestTLS", "TestOptionErrors"];
@@ -41,36 +38,12 @@ async function goTest(env: Record<string, string>): Promise<GoRun> {
 }
 
 describe("the Go client", () => {
-  let corpus: Corpus;
-  const servers: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    corpus = await startCorpus();
-  });
-  afterAll(async () => {
-    for (const server of servers) {
-      if (server.child.exitCode === null) {
-        server.child.kill("SIGTERM");
-        await server.exited;
-      }
-    }
-    await corpus.close();
-  });
+  let servers: ClientTestServers | undefined;
+  afterAll(() => servers?.close());
 
   it("passes its go test suite against a running server", { timeout: 600_000 }, async () => {
-    const cert = await makeCertificate();
-    const lite = inject("liteAddress");
-    const [plain, tls] = await Promise.all([
-      startServerProcess({ SVGVEC_MILVUS_ADDRESS: lite, SVGVEC_COLLECTION: uniqueCollection("go"), SVGVEC_AUTH_TOKENS: TOKEN }),
-      startServerProcess({
-        SVGVEC_MILVUS_ADDRESS: lite,
-        SVGVEC_COLLECTION: uniqueCollection("go_tls"),
-        SVGVEC_AUTH_TOKENS: TOKEN,
-        SVGVEC_TLS_CERT: cert.certFile,
-        SVGVEC_TLS_KEY: cert.keyFile,
-      }),
-    ]);
-    servers.push(plain, tls);
+    servers = await startClientTestServers("go", TOKEN);
+    const { corpus, plain, tls, cert } = servers;
 
     const run = await goTest({
       SVGVEC_TEST_ADDRESS: plain.address,
