@@ -30,13 +30,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // The model first: a missing model is the likeliest start-up error, and it needs no Milvus to report.
   const model = await ClipModel.load(await readModelDir(config.model), config.model.intraOpThreads);
   log.info("model loaded", { model: model.info.name, dir: model.info.dir, visualBatch: model.info.visualBatch ?? "dynamic" });
-  // An encoder whose worker died is restarted by its session; until it is back, health says NOT_SERVING.
-  let setServing: (serving: boolean) => void = () => {};
-  model.onStateChange((ready, reason) => {
-    if (ready) log.info("model encoders ready", { reason });
-    else log.error("model encoder unavailable", { reason });
-    setServing(ready);
-  });
 
   // Render threads start while Milvus does; the pipeline needs nothing from it.
   const pipeline = new ImagePipeline(model, config.fetch, config.render, config.embedCacheSize, log);
@@ -79,8 +72,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       log.warn("ignoring environment variables that are no svgvec setting", { variables: config.unknownSettings });
     }
     log.info("svgvec listening", { address: server.address, milvus: address, collection: config.milvus.collection });
-    setServing = (serving) => server.setServing(serving);
+    // An encoder whose worker died is restarted by its session; until it is back, health says NOT_SERVING.
     server.setServing(model.ready);
+    model.onStateChange((ready, reason) => {
+      if (ready) log.info("model encoders ready", { reason });
+      else log.error("model encoder unavailable", { reason });
+      server.setServing(ready);
+    });
     const openStore = store;
     let closing: Promise<void> | undefined;
     return {

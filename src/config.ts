@@ -5,8 +5,10 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import ipaddr from "ipaddr.js";
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { ConfigError } from "./errors.js";
+import { addressRange } from "./fetch/addresses.js";
 
 export interface FetchConfig {
   /** Allow loopback, private, link-local and other non-public addresses. Off by default. */
@@ -305,19 +307,11 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** Whether host:port binds only the loopback interface (127.0.0.0/8, ::1 or localhost). */
+/** Whether host:port binds only the loopback interface (127.0.0.0/8, ::1, IPv4-mapped loopback, or localhost). */
 export function isLoopbackListen(listen: string): boolean {
   const host = listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1").toLowerCase();
   if (host === "localhost") return true;
-  if (!ipaddr.isValid(host)) return false;
-  return addressIsLoopback(ipaddr.parse(host));
-}
-
-function addressIsLoopback(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
-  if (address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return addressIsLoopback((address as ipaddr.IPv6).toIPv4Address());
-  }
-  return address.range() === "loopback";
+  return isIP(host) !== 0 && addressRange(host) === "loopback";
 }
 
 function parseColor(s: string): [number, number, number] | undefined {

@@ -92,7 +92,7 @@ function* parts(word: string): Generator<string> {
   let start = 0;
   while (word.length - start > PART_LENGTH) {
     let cut = start + PART_LENGTH;
-    while (cut < word.length && !(numberEndsAt(word, cut) || numberStartsAt(word, cut))) cut++;
+    while (cut < word.length && !(isBmpNumber(word.charCodeAt(cut - 1)) || isBmpNumber(word.charCodeAt(cut)))) cut++;
     if (cut >= word.length) break;
     yield word.slice(start, cut);
     start = cut;
@@ -100,16 +100,7 @@ function* parts(word: string): Generator<string> {
   if (start < word.length) yield word.slice(start);
 }
 
-/** Whether the UTF-16 unit just before index i is a number (outside the BMP, pieces follow other rules: no cut). */
-function numberEndsAt(s: string, i: number): boolean {
-  return isBmpNumber(s.charCodeAt(i - 1));
-}
-
-/** Whether the UTF-16 unit at index i is a number in the BMP. */
-function numberStartsAt(s: string, i: number): boolean {
-  return isBmpNumber(s.charCodeAt(i));
-}
-
+/** Whether a UTF-16 unit is a number in the BMP (outside it, pieces follow other rules: no cut). */
 function isBmpNumber(unit: number): boolean {
   // A surrogate is half of a character outside the BMP, never a number on its own.
   if (Number.isNaN(unit) || (unit >= 0xd800 && unit <= 0xdfff)) return false;

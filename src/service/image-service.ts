@@ -86,8 +86,7 @@ type Written = { result: AddResult } | { error: Error };
 
 export class ImageService {
   private readonly locks = new KeyedLock<bigint>();
-  private readonly writes: Batcher<PendingWrite, Written>;
-  private readonly writer: { submit(item: PendingWrite): Promise<AddResult> };
+  private readonly writer: Batcher<PendingWrite, Written>;
   private readonly textEncoder: Batcher<string, Float32Array>;
   private readonly textCache: LRUCache<string, Float32Array> | undefined;
   /** What this process last wrote per id, to recognise a re-add of the same url and content. */
@@ -105,14 +104,7 @@ export class ImageService {
     private readonly store: MilvusStore,
     private readonly options: ImageServiceOptions,
   ) {
-    this.writes = new Batcher((items) => this.write(items), { maxBatch: options.upsertBatch, concurrency: 1 });
-    this.writer = {
-      submit: async (item) => {
-        const written = await this.writes.submit(item);
-        if ("error" in written) throw written.error;
-        return written.result;
-      },
-    };
+    this.writer = new Batcher((items) => this.write(items), { maxBatch: options.upsertBatch, concurrency: 1 });
     this.textEncoder = new Batcher((texts) => model.embedTexts(texts), {
       maxBatch: model.info.textBatch ?? MAX_DYNAMIC_BATCH,
       concurrency: 1,
@@ -151,7 +143,7 @@ export class ImageService {
     if (unchanged !== undefined) return unchanged;
     const vector = await this.pipeline.embed(svg, opts.signal);
     opts.signal?.throwIfAborted();
-    const result = await this.locks.run(id, () => this.writer.submit({ id, url, vector, contentHash: svg.contentHash }));
+    const result = await this.locks.run(id, () => this.submitWrite({ id, url, vector, contentHash: svg.contentHash }));
     if (opts.includeVector !== true) return result;
     return { ...result, record: { ...result.record, vector: Array.from(vector) } };
   }
@@ -163,6 +155,13 @@ export class ImageService {
     const record = await this.store.get(id, includeVector);
     if (record === undefined || record.url !== url) return undefined;
     return { record, outcome: "unchanged" };
+  }
+
+  /** Queues a write for the next batch; a batch can store some items and fail others. */
+  private async submitWrite(item: PendingWrite): Promise<AddResult> {
+    const written = await this.writer.submit(item);
+    if ("error" in written) throw written.error;
+    return written.result;
   }
 
   /**
