@@ -4,7 +4,7 @@
  * and takes it apart again in the reverse order.
  */
 import { type Config, isLoopbackListen } from "./config.js";
-import { startGrpcServer } from "./edge/server.js";
+import { startGrpcServer } from "./grpc/server.js";
 import { monitorEventLoop } from "./event-loop-monitor.js";
 import type { Logger } from "./log.js";
 import { readModelDir } from "./models/model-dir.js";

@@ -1,6 +1,6 @@
 /**
- * Domain errors. Code inside svgvec throws these; the gRPC edge turns them
- * into statuses in one place (src/edge/status.ts). Messages are written for
+ * Domain errors. Code inside svgvec throws these; each edge turns them
+ * into statuses in one place (src/rpc/status.ts). Messages are written for
  * the caller: what was wrong, and how to fix it.
  */
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { statusCode } from "../../src/edge/status.js";
+import { statusCode } from "../../src/rpc/status.js";
 import { EncoderUnavailableError, ModelError, ShuttingDownError } from "../../src/errors.js";
 import { readModelDir } from "../../src/models/model-dir.js";
 import { OrtWorkerSession, type RunResult } from "../../src/clip/ort-session.js";

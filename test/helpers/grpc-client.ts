@@ -21,7 +21,7 @@ import {
   type StreamAddImagesRequest,
   type StreamAddImagesResponse,
 } from "../../src/gen/svgvec/v1/svgvec_pb.js";
-import { grpcServiceDefinition } from "../../src/edge/grpc-adapter.js";
+import { grpcServiceDefinition } from "../../src/grpc/grpc-adapter.js";
 
 export interface CallOptions {
   metadata?: grpc.Metadata;

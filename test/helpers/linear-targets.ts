@@ -3,8 +3,8 @@
  * linear-time property tests (test/helpers/linear.ts runs them in a worker
  * thread, so a target that hangs fails its test instead of freezing the run).
  */
-import { bearerToken } from "../../src/edge/auth.js";
-import { requireText, requireUrl } from "../../src/edge/validate.js";
+import { bearerToken } from "../../src/rpc/auth.js";
+import { requireText, requireUrl } from "../../src/rpc/validate.js";
 import { addressRange } from "../../src/fetch/addresses.js";
 import { parseHosts } from "../../src/fetch/resolve.js";
 import { ClipTokenizer, clean } from "../../src/clip/tokenizer.js";

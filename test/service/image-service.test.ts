@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { statusCode } from "../../src/edge/status.js";
+import { statusCode } from "../../src/rpc/status.js";
 import { StoreRejectedError } from "../../src/errors.js";
 import { AddOutcome } from "../../src/gen/svgvec/v1/svgvec_pb.js";
 import type { AddResult } from "../../src/service/image-service.js";

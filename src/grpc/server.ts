@@ -9,9 +9,9 @@ import type { AccessConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ImageService } from "../service/image-service.js";
-import { grpcServiceDefinition } from "./grpc-adapter.js";
+import { createSvgVecImpl } from "../rpc/svgvec-impl.js";
+import { grpcHandlers, grpcServiceDefinition } from "./grpc-adapter.js";
 import { authInterceptor } from "./auth.js";
-import { createHandlers } from "./handlers.js";
 import { createReflection } from "./reflection.js";
 
 export interface GrpcServer {
@@ -38,7 +38,7 @@ export async function startGrpcServer({ listen, access }: ServerOptions, service
     "grpc.max_send_message_length": 64 * 1024 * 1024,
     interceptors: access.tokens.length > 0 ? [authInterceptor(access.tokens, log)] : [],
   });
-  server.addService(grpcServiceDefinition(SvgVecService), createHandlers(service, log));
+  server.addService(grpcServiceDefinition(SvgVecService), grpcHandlers(SvgVecService, createSvgVecImpl(service), log));
   const health = new HealthImplementation({ "": "SERVING", [SvgVecService.typeName]: "SERVING" });
   health.addToServer(server);
   createReflection([file_svgvec_v1_svgvec]).addToServer(server);

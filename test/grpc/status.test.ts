@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { SvgVecClient } from "../helpers/grpc-client.js";
-import { MAX_STATUS_MESSAGE_BYTES } from "../../src/edge/status.js";
+import { MAX_STATUS_MESSAGE_BYTES } from "../../src/rpc/status.js";
 import { URL_MAX_LENGTH } from "../../src/store/milvus-store.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
 import { code, details, failure } from "../helpers/calls.js";

@@ -1,7 +1,9 @@
 /**
- * The one place where svgvec's domain errors become gRPC statuses.
+ * The one place where svgvec's domain errors become status codes and messages, for every edge: the
+ * codes are gRPC's (Connect's Code enum carries the same numbers), and each edge only puts them on
+ * its wire.
  */
-import { status as Code, type ServiceError, Metadata } from "@grpc/grpc-js";
+import { Code } from "@connectrpc/connect";
 import {
   CancelledError,
   FetchError,
@@ -20,18 +22,18 @@ import {
 import type { Logger } from "../log.js";
 
 export function statusCode(err: unknown): Code {
-  if (err instanceof InvalidArgumentError) return Code.INVALID_ARGUMENT;
-  if (err instanceof NotFoundError) return Code.NOT_FOUND;
-  if (err instanceof FetchError) return err.refused ? Code.INVALID_ARGUMENT : Code.FAILED_PRECONDITION;
-  if (err instanceof RenderError) return Code.FAILED_PRECONDITION;
-  if (err instanceof LimitError) return Code.RESOURCE_EXHAUSTED;
-  if (err instanceof UnauthenticatedError) return Code.UNAUTHENTICATED;
-  if (err instanceof CancelledError) return Code.CANCELLED;
-  if (err instanceof StoreUnavailableError || err instanceof ShuttingDownError) return Code.UNAVAILABLE;
-  if (err instanceof SchemaMismatchError) return Code.FAILED_PRECONDITION;
-  if (err instanceof EncoderUnavailableError) return Code.UNAVAILABLE;
-  if (err instanceof StoreRejectedError) return err.rowsRefused ? Code.FAILED_PRECONDITION : Code.INTERNAL;
-  return Code.INTERNAL;
+  if (err instanceof InvalidArgumentError) return Code.InvalidArgument;
+  if (err instanceof NotFoundError) return Code.NotFound;
+  if (err instanceof FetchError) return err.refused ? Code.InvalidArgument : Code.FailedPrecondition;
+  if (err instanceof RenderError) return Code.FailedPrecondition;
+  if (err instanceof LimitError) return Code.ResourceExhausted;
+  if (err instanceof UnauthenticatedError) return Code.Unauthenticated;
+  if (err instanceof CancelledError) return Code.Canceled;
+  if (err instanceof StoreUnavailableError || err instanceof ShuttingDownError) return Code.Unavailable;
+  if (err instanceof SchemaMismatchError) return Code.FailedPrecondition;
+  if (err instanceof EncoderUnavailableError) return Code.Unavailable;
+  if (err instanceof StoreRejectedError) return err.rowsRefused ? Code.FailedPrecondition : Code.Internal;
+  return Code.Internal;
 }
 
 /**
@@ -86,13 +88,19 @@ function fitText(text: string, maxBytes: number): string {
   return whole ? out : out + note;
 }
 
-export function toServiceError(err: unknown, log: Logger, method: string): Partial<ServiceError> {
+/** Logs a failure at the level it deserves: an unexpected one with its stack, a caller's at debug. */
+export function logFailure(err: unknown, log: Logger, method: string): Code {
   const code = statusCode(err);
-  if (code === Code.INTERNAL) log.error(`${method} failed`, { error: err instanceof Error ? err.stack : String(err) });
-  else log.debug(`${method} answered ${Code[code]}`, { error: statusMessage(err) });
-  return { code, details: statusMessage(err), metadata: new Metadata() };
+  if (code === Code.Internal) log.error(`${method} failed`, { error: err instanceof Error ? err.stack : String(err) });
+  else log.debug(`${method} answered ${codeName(code)}`, { error: statusMessage(err) });
+  return code;
 }
 
+/** The gRPC name of a code, as grpcurl and every gRPC library print it: INVALID_ARGUMENT. */
 export function codeName(code: Code): string {
-  return Code[code] ?? "UNKNOWN";
+  const name = Code[code];
+  if (name === undefined) return "UNKNOWN";
+  // Connect spells the one code differently.
+  if (code === Code.Canceled) return "CANCELLED";
+  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
