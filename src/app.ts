@@ -5,6 +5,8 @@
  */
 import { type Config, isLoopbackListen } from "./config.js";
 import { startGrpcServer } from "./grpc/server.js";
+import { startHttpServer, type HttpServer, type HttpRoute } from "./http/server.js";
+import { createSvgVecImpl } from "./rpc/svgvec-impl.js";
 import { monitorEventLoop } from "./event-loop-monitor.js";
 import type { Logger } from "./log.js";
 import { readModelDir } from "./models/model-dir.js";
@@ -18,6 +20,8 @@ export interface App {
   /** host:port the gRPC server listens on. */
   address: string;
   port: number;
+  /** host:port of the HTTP listener, or "" when SVGVEC_HTTP_LISTEN leaves it off. */
+  httpAddress: string;
   milvusAddress: string;
   service: ImageService;
   pipeline: ImagePipeline;
@@ -65,7 +69,20 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       maxSearches: config.limits.maxSearches,
       listPageBytes: config.limits.listPageBytes,
     });
-    const server = await startGrpcServer({ listen: config.listen, access: config.access }, service, log);
+    // One implementation of svgvec.v1 behind both edges.
+    const impl = createSvgVecImpl(service);
+    const server = await startGrpcServer({ listen: config.listen, access: config.access }, impl, log);
+    let http: HttpServer | undefined;
+    try {
+      if (config.httpListen !== "") {
+        const routes: HttpRoute[] = [];
+        http = await startHttpServer({ listen: config.httpListen, access: config.access, routes }, impl, log);
+        log.info("svgvec HTTP listening", { address: http.address });
+      }
+    } catch (e) {
+      await server.close(0);
+      throw e;
+    }
     const monitor = monitorEventLoop(log, config.eventLoopWarnMs);
     warnAboutExposure(config, log);
     if (config.unknownSettings.length > 0) {
@@ -84,6 +101,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     return {
       address: server.address,
       port: server.port,
+      httpAddress: http?.address ?? "",
       milvusAddress: address,
       service,
       pipeline,
@@ -91,7 +109,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       model,
       close: (graceMs = 10_000) =>
         (closing ??= (async () => {
-          await server.close(graceMs);
+          await Promise.all([server.close(graceMs), http?.close(graceMs)]);
           monitor.stop();
           await pipeline.close();
           await openStore.close();

@@ -89,6 +89,11 @@ export interface LimitsConfig {
 export interface Config {
   /** host:port the gRPC server listens on (port 0 picks a free one). */
   listen: string;
+  /**
+   * host:port of the optional HTTP listener (Connect, gRPC-Web, the seed's REST routes, the search
+   * page and /metrics); "" leaves it off.
+   */
+  httpListen: string;
   access: AccessConfig;
   limits: LimitsConfig;
   milvus: MilvusConfig;
@@ -167,6 +172,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(listen)) {
     problems.push(`SVGVEC_LISTEN=${listen} must be host:port, e.g. 127.0.0.1:50051 or 0.0.0.0:50051`);
   }
+  const httpListen = str("SVGVEC_HTTP_LISTEN", "");
+  if (httpListen !== "" && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(httpListen)) {
+    problems.push(`SVGVEC_HTTP_LISTEN=${httpListen} must be host:port, e.g. 127.0.0.1:8080, or empty to serve no HTTP`);
+  }
   const address = str("SVGVEC_MILVUS_ADDRESS", "");
   if (address !== "" && !/^(https?:\/\/)?[^\s/]+:\d{1,5}$/.test(address)) {
     problems.push(`SVGVEC_MILVUS_ADDRESS=${address} must be host:port, e.g. 127.0.0.1:19530`);
@@ -209,6 +218,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         `listen on 127.0.0.1, or set SVGVEC_ALLOW_UNAUTHENTICATED=true if another layer guards the port`,
     );
   }
+  if (httpListen !== "" && tokens.length === 0 && !allowUnauthenticated && !isLoopbackListen(httpListen)) {
+    problems.push(
+      `SVGVEC_HTTP_LISTEN=${httpListen} accepts calls from other machines, and without SVGVEC_AUTH_TOKENS anyone who reaches it ` +
+        `can list and remove records and make svgvec fetch URLs. Set SVGVEC_AUTH_TOKENS (e.g. from \`openssl rand -hex 32\`), ` +
+        `listen on 127.0.0.1, or set SVGVEC_ALLOW_UNAUTHENTICATED=true if another layer guards the port`,
+    );
+  }
   const tlsCert = str("SVGVEC_TLS_CERT", "");
   const tlsKey = str("SVGVEC_TLS_KEY", "");
   if ((tlsCert === "") !== (tlsKey === "")) {
@@ -220,6 +236,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const config: Config = {
     listen,
+    httpListen,
     access: {
       tokens,
       allowUnauthenticated,

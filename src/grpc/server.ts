@@ -8,8 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { AccessConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ImageService } from "../service/image-service.js";
-import { createSvgVecImpl } from "../rpc/svgvec-impl.js";
+import type { SvgVecImpl } from "../rpc/svgvec-impl.js";
 import { grpcHandlers, grpcServiceDefinition } from "./grpc-adapter.js";
 import { authInterceptor } from "./auth.js";
 import { createReflection } from "./reflection.js";
@@ -32,13 +31,13 @@ export interface ServerOptions {
   access: AccessConfig;
 }
 
-export async function startGrpcServer({ listen, access }: ServerOptions, service: ImageService, log: Logger): Promise<GrpcServer> {
+export async function startGrpcServer({ listen, access }: ServerOptions, impl: SvgVecImpl, log: Logger): Promise<GrpcServer> {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
     interceptors: access.tokens.length > 0 ? [authInterceptor(access.tokens, log)] : [],
   });
-  server.addService(grpcServiceDefinition(SvgVecService), grpcHandlers(SvgVecService, createSvgVecImpl(service), log));
+  server.addService(grpcServiceDefinition(SvgVecService), grpcHandlers(SvgVecService, impl, log));
   const health = new HealthImplementation({ "": "SERVING", [SvgVecService.typeName]: "SERVING" });
   health.addToServer(server);
   createReflection([file_svgvec_v1_svgvec]).addToServer(server);

@@ -1,0 +1,70 @@
+/**
+ * Serves the transport-neutral svgvec.v1 implementation over Connect, gRPC-Web and Connect's gRPC:
+ * failures become ConnectErrors through the one mapping in rpc/status.ts, and the bearer check is
+ * the gRPC edge's.
+ */
+import type { DescMessage, DescService, MessageShape } from "@bufbuild/protobuf";
+import { ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { CancelledError, UnauthenticatedError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { TokenCheck } from "../rpc/auth.js";
+import { logFailure, statusMessage } from "../rpc/status.js";
+
+type Message = MessageShape<DescMessage>;
+type Fn = (req: unknown, ctx: HandlerContext) => unknown;
+
+/** impl with every method's failures turned into ConnectErrors with svgvec's codes and messages. */
+export function connectImpl<T extends object>(service: DescService, impl: T, log: Logger): T {
+  const fns = impl as Record<string, unknown>;
+  const wrapped: Record<string, Fn> = {};
+  for (const method of service.methods) {
+    const fn = fns[method.localName];
+    if (typeof fn !== "function") throw new Error(`no implementation for ${service.typeName}/${method.name}`);
+    const call = fn as Fn;
+    const name = method.name;
+    const fail = (err: unknown, ctx: HandlerContext): never => {
+      throw toConnectError(ctx.signal.aborted && !(err instanceof ConnectError) ? cancelled(ctx, err) : err, log, name);
+    };
+    if (method.methodKind === "server_streaming") {
+      wrapped[method.localName] = (req, ctx) =>
+        (async function* () {
+          try {
+            yield* call(req, ctx) as AsyncIterable<Message>;
+          } catch (err) {
+            fail(err, ctx);
+          }
+        })();
+    } else {
+      wrapped[method.localName] = async (req, ctx) => {
+        try {
+          return await call(req, ctx);
+        } catch (err) {
+          return fail(err, ctx);
+        }
+      };
+    }
+  }
+  return wrapped as T;
+}
+
+/** A call that stopped because its caller left or its deadline passed reports that, not the read error it caused. */
+function cancelled(ctx: HandlerContext, err: unknown): unknown {
+  const reason: unknown = ctx.signal.reason;
+  if (reason instanceof ConnectError || reason instanceof CancelledError) return reason;
+  return err;
+}
+
+export function toConnectError(err: unknown, log: Logger, method: string): ConnectError {
+  if (err instanceof ConnectError) return err;
+  const code = logFailure(err, log, method);
+  return new ConnectError(statusMessage(err), code);
+}
+
+/** Refuses every call without a valid bearer token, before it reaches the implementation. */
+export function authInterceptor(check: TokenCheck, log: Logger): Interceptor {
+  return (next) => async (req) => {
+    const problem = check(req.header.get("authorization") ?? undefined);
+    if (problem !== undefined) throw toConnectError(new UnauthenticatedError(problem), log, req.method.name);
+    return next(req);
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The optional HTTP listener: svgvec.v1 over Connect (JSON and binary) and gRPC-Web from the same
+ * implementation and descriptor as the gRPC server, beside the routes that are HTTP's own.
+ */
+import { readFile } from "node:fs/promises";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import type { Socket } from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { AccessConfig } from "../config.js";
+import { ConfigError } from "../errors.js";
+import { SvgVecService } from "../gen/svgvec/v1/svgvec_pb.js";
+import type { Logger } from "../log.js";
+import { tokenCheck, type TokenCheck } from "../rpc/auth.js";
+import type { SvgVecImpl } from "../rpc/svgvec-impl.js";
+import { MAX_MESSAGE_BYTES } from "../grpc/server.js";
+import { authInterceptor, connectImpl } from "./connect-adapter.js";
+import { sendError, type HttpRequest, type HttpResponse } from "./respond.js";
+
+export interface HttpServer {
+  /** host:port actually bound. */
+  address: string;
+  port: number;
+  /** Stops accepting, lets running requests finish for up to graceMs, then closes what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * A route of the HTTP port besides svgvec.v1: answers the request and returns true, or returns false
+ * when the path is not its own. `authorized` says whether the request carries a valid token (or
+ * none is needed); a route decides which of its paths need one.
+ */
+export type HttpRoute = (req: HttpRequest, res: HttpResponse, url: URL, authorized: AuthCheck) => Promise<boolean> | boolean;
+
+/** undefined when the request may go on, otherwise why not. */
+export type AuthCheck = () => string | undefined;
+
+export interface HttpServerOptions {
+  listen: string;
+  access: AccessConfig;
+  routes: readonly HttpRoute[];
+}
+
+/** Headers that no answer of this port goes without. */
+const BASE_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+export async function startHttpServer(options: HttpServerOptions, impl: SvgVecImpl, log: Logger): Promise<HttpServer> {
+  const { listen, access } = options;
+  const check: TokenCheck | undefined = access.tokens.length > 0 ? tokenCheck(access.tokens, "header") : undefined;
+  const rpc = connectNodeAdapter({
+    routes: (router) => router.service(SvgVecService, connectImpl(SvgVecService, impl, log)),
+    interceptors: check ? [authInterceptor(check, log)] : [],
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    // A misspelt field is refused with its name instead of being dropped, and answers show zeros and
+    // empty lists instead of leaving them out, so curl users see every field.
+    jsonOptions: { ignoreUnknownFields: false, alwaysEmitImplicit: true },
+    connect: true,
+    grpcWeb: true,
+    // Plain gRPC belongs to the gRPC port, whose limits and health service gRPC clients expect.
+    grpc: false,
+  });
+  const rpcPrefix = `/${SvgVecService.typeName}/`;
+
+  const handle = (req: HttpRequest, res: HttpResponse): void => {
+    for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://svgvec.invalid");
+    } catch {
+      sendError(res, 400, "invalid_argument", "the request target is not a valid path");
+      return;
+    }
+    if (url.pathname.startsWith(rpcPrefix)) {
+      rpc(req, res);
+      return;
+    }
+    const authorized: AuthCheck = () => check?.(headerValue(req.headers.authorization));
+    void (async () => {
+      for (const route of options.routes) {
+        if (await route(req, res, url, authorized)) return;
+      }
+      sendError(res, 404, "not_found", `no such path: ${url.pathname.slice(0, 200)}; see the README's HTTP section for the routes`);
+    })().catch((err: unknown) => {
+      log.error("HTTP route failed", { path: url.pathname, error: err instanceof Error ? err.stack : String(err) });
+      if (!res.headersSent) sendError(res, 500, "internal", "internal error in svgvec; the server log has the details");
+      else res.destroy();
+    });
+  };
+
+  const server =
+    access.tlsCert === ""
+      ? http.createServer(handle)
+      : http2.createSecureServer(
+          { cert: await readFile(access.tlsCert), key: await readFile(access.tlsKey), allowHTTP1: true },
+          handle,
+        );
+  // A client that opens connections and never finishes its headers holds nothing for long.
+  if (server instanceof http.Server) server.headersTimeout = 10_000;
+  const sockets = new Set<Socket>();
+  server.on(access.tlsCert === "" ? "connection" : "secureConnection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const host = listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
+    const portNumber = Number(listen.slice(listen.lastIndexOf(":") + 1));
+    server.once("error", (err: NodeJS.ErrnoException) => reject(listenError(listen, err)));
+    server.listen(portNumber, host, () => {
+      const a = server.address();
+      resolve(typeof a === "object" && a !== null ? a.port : portNumber);
+    });
+  });
+  server.on("error", (err: Error) => log.error("HTTP server error", { error: err.message }));
+  const host = listen.slice(0, listen.lastIndexOf(":"));
+  let closing: Promise<void> | undefined;
+  return {
+    address: `${host}:${port}`,
+    port,
+    close: (graceMs) =>
+      (closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        if (server instanceof http.Server) server.closeIdleConnections();
+      })),
+  };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function listenError(listen: string, err: NodeJS.ErrnoException): Error {
+  if (err.code === "EADDRINUSE") {
+    return new ConfigError([`SVGVEC_HTTP_LISTEN=${listen}: the address is in use by another process; stop it, or choose another port`]);
+  }
+  if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") {
+    return new ConfigError([`SVGVEC_HTTP_LISTEN=${listen}: this machine has no such address; use 127.0.0.1, 0.0.0.0 or one of its own addresses`]);
+  }
+  if (err.code === "EACCES") {
+    return new ConfigError([`SVGVEC_HTTP_LISTEN=${listen}: not allowed to listen there (ports below 1024 need privileges); choose a port above 1023`]);
+  }
+  return err;
+}
