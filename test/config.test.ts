@@ -59,12 +59,16 @@ describe("loadConfig", () => {
     expect(problems({ SVGVEC_TLS_CERT: "/nonexistent/cert.pem" })).toMatch(/must be set together/);
     expect(problems({ SVGVEC_TLS_CERT: "/nonexistent/cert.pem", SVGVEC_TLS_KEY: "/nonexistent/key.pem" })).toMatch(/SVGVEC_TLS_KEY=\/nonexistent\/key\.pem: no such file/);
     expect(problems({ SVGVEC_FETCH_ALLOW_CIDRS: "10.0.0.0" })).toMatch(/10\.0\.0\.0 is not a CIDR range/);
+    expect(problems({ SVGVEC_HTTP_LISTEN: "8080" })).toMatch(/SVGVEC_HTTP_LISTEN=8080 must be host:port/);
+    expect(problems({ SVGVEC_HTTP_LISTEN: "0.0.0.0:8080" })).toMatch(/SVGVEC_HTTP_LISTEN=0\.0\.0\.0:8080 accepts calls from other machines/);
+    expect(problems({ SVGVEC_HTTP_LISTEN: "0.0.0.0:8080", SVGVEC_AUTH_TOKENS: "0123456789abcdef0123" })).toBe("");
   });
 
   it("reads every setting", () => {
     const c = loadConfig(
       {
         SVGVEC_LISTEN: "0.0.0.0:6000",
+        SVGVEC_HTTP_LISTEN: "[::]:8080",
         SVGVEC_ALLOW_UNAUTHENTICATED: "true",
         SVGVEC_RENDER_QUEUE: "7",
         SVGVEC_EVENT_LOOP_WARN_MS: "0",
@@ -87,6 +91,7 @@ describe("loadConfig", () => {
       "/",
     );
     expect(c.listen).toBe("0.0.0.0:6000");
+    expect(c.httpListen).toBe("[::]:8080");
     expect(c.milvus).toMatchObject({ address: "milvus:19530", token: "root:Milvus", collection: "icons_v2", liteDataDir: "/var/lib/svgvec" });
     expect(c.model.dir).toBe("/models/x");
     expect(c.fetch).toEqual({ allowPrivateAddresses: true, allowCidrs: [], maxBytes: 2048, timeoutMs: 500, maxRedirects: 0, revealAddresses: true });
