@@ -28,10 +28,19 @@ export function connectImpl<T extends object>(service: DescService, impl: T, log
     if (method.methodKind === "server_streaming") {
       wrapped[method.localName] = (req, ctx) =>
         (async function* () {
+          const messages = (call(req, ctx) as AsyncIterable<Message>)[Symbol.asyncIterator]();
+          // connect-node waits for 'drain' after a write that filled the buffers, and a client that
+          // disconnects then sends none: its loop never asks for the next message, nor ends this
+          // one. So the call's end (its signal) ends the implementation's stream itself, which
+          // releases what it holds, such as a listing's slot.
+          const stop = () => void messages.return?.().catch(() => undefined);
+          ctx.signal.addEventListener("abort", stop, { once: true });
           try {
-            yield* call(req, ctx) as AsyncIterable<Message>;
+            for (let next = await messages.next(); next.done !== true; next = await messages.next()) yield next.value;
           } catch (err) {
             fail(err, ctx);
+          } finally {
+            ctx.signal.removeEventListener("abort", stop);
           }
         })();
     } else {

@@ -34,7 +34,7 @@ describe("bounded reads on Milvus standalone", () => {
     one = await startTestApp({
       milvusAddress: inject("standaloneAddress"),
       collection: t.config.milvus.collection,
-      env: { SVGVEC_MAX_LISTS: "1", SVGVEC_LIST_PAGE_BYTES: "65536" },
+      env: { SVGVEC_MAX_LISTS: "1", SVGVEC_LIST_PAGE_BYTES: "65536", SVGVEC_HTTP_LISTEN: "127.0.0.1:0" },
     });
     holder = new SvgVecClient(one.app.address, { channel: { "grpc.use_local_subchannel_pool": 1 } });
     const now = new Date().toISOString();
@@ -101,6 +101,26 @@ describe("bounded reads on Milvus standalone", () => {
     let listed = 0;
     for await (const page of one.client.listImages({ includeVectors: true, pageSize: 16_384 })) listed += page.images.length;
     expect(listed).toBe(RECORDS);
+  });
+
+  it("holds the slot of a listing over HTTP whose client does not read, and frees it when the client goes", async () => {
+    const abort = new AbortController();
+    const json = Buffer.from(JSON.stringify({ includeVectors: true, pageSize: 16384 }));
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(json.length, 1);
+    const res = await fetch(`http://${one.app.httpAddress}/svgvec.v1.SvgVecService/ListImages`, {
+      method: "POST",
+      headers: { "content-type": "application/connect+json" },
+      body: Buffer.concat([head, json]),
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    // Read one chunk, then no more: about 10 MB of JSON waits behind it.
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(await probeList()).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    abort.abort();
+    await waitFor(async () => (await probeList()) === grpc.status.OK);
   });
 
   it("refuses searches past SVGVEC_MAX_SEARCHES at once, and serves again when they finish", async () => {
