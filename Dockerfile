@@ -1,13 +1,14 @@
-# svgvec server image. The model is not baked in: pull it into the /models volume
-# (docker-compose.yml does so on first start).
+# svgvec server image. The model is not baked in: it lives on a volume at /models, and
+# docker-compose.yml pulls it there on first start (`svgvec model pull --if-missing`).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# onnxruntime-node bundles its CPU runtime; skip its install script, which fetches GPU extras.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -18,8 +19,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# A named volume mounted here takes this ownership, so the model can be pulled as node.
-RUN mkdir -p /models && chown node:node /models
-EXPOSE 50051
+# `svgvec` on PATH, for the compose command and health check and for `docker compose exec svgvec svgvec stats`.
+# A named volume mounted on /models takes this ownership, so the unprivileged user can pull the model into it.
+RUN ln -s /app/bin/svgvec.js /usr/local/bin/svgvec \
+    && mkdir -p /models && chown node:node /models
+EXPOSE 50051 8080
 USER node
-CMD ["node", "dist/cli/main.js", "serve"]
+CMD ["svgvec", "serve"]

@@ -3,7 +3,7 @@
  *   svgvec serve                      run the gRPC service (configuration from SVGVEC_* variables)
  *   svgvec model pull [REPO]          download a model directory from the Hugging Face hub
  *   svgvec model generate             write a random-weight model for tests and benchmarks
- * and the client commands of src/cli/commands (add, import, search, list, stats, rm, demo), which
+ * and the client commands of src/cli/commands (add, import, search, list, stats, rm, demo, health), which
  * call a running server through the TypeScript client.
  */
 import { resolve } from "node:path";
@@ -19,13 +19,14 @@ import { ConnectError } from "@connectrpc/connect";
 import { CommandContext, CommandFailure, type ClientCommand, UsageError, describeCallError } from "./command.js";
 import { addCommand } from "./commands/add.js";
 import { demoCommand } from "./commands/demo.js";
+import { healthCommand } from "./commands/health.js";
 import { importCommand } from "./commands/import.js";
 import { listCommand } from "./commands/list.js";
 import { rmCommand } from "./commands/rm.js";
 import { searchCommand } from "./commands/search.js";
 import { statsCommand } from "./commands/stats.js";
 
-const CLIENT_COMMANDS: readonly ClientCommand[] = [addCommand, importCommand, searchCommand, listCommand, statsCommand, rmCommand, demoCommand];
+const CLIENT_COMMANDS: readonly ClientCommand[] = [addCommand, importCommand, searchCommand, listCommand, statsCommand, rmCommand, demoCommand, healthCommand];
 
 const USAGE = `usage:
   svgvec serve
