@@ -18,6 +18,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+COPY web ./web
 # A named volume mounted here takes this ownership, so the model can be pulled as node.
 RUN mkdir -p /models && chown node:node /models
 EXPOSE 50051
