@@ -19,6 +19,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+COPY web ./web
 # `svgvec` on PATH, for the compose command and health check and for `docker compose exec svgvec svgvec stats`.
 # A named volume mounted on /models takes this ownership, so the unprivileged user can pull the model into it.
 RUN ln -s /app/bin/svgvec.js /usr/local/bin/svgvec \
