@@ -7,7 +7,7 @@ import type { DescMessage, DescService, MessageShape } from "@bufbuild/protobuf"
 import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { CancelledError, UnauthenticatedError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { type Edge, type RequestDone, startRequest } from "../metrics/metrics.js";
+import { type Edge, type RequestDone, STATUS_OK, startRequest } from "../metrics/metrics.js";
 import type { TokenCheck } from "../rpc/auth.js";
 import { logFailure, statusMessage } from "../rpc/status.js";
 
@@ -34,7 +34,7 @@ export function connectImpl<T extends object>(service: DescService, impl: T, log
           const done = startRequest(edgeOf(ctx.protocolName), name);
           try {
             yield* call(req, ctx) as AsyncIterable<Message>;
-            done(OK);
+            done(STATUS_OK);
           } catch (err) {
             fail(err, ctx, done);
           } finally {
@@ -47,7 +47,7 @@ export function connectImpl<T extends object>(service: DescService, impl: T, log
         const done = startRequest(edgeOf(ctx.protocolName), name);
         try {
           const res: unknown = await call(req, ctx);
-          done(OK);
+          done(STATUS_OK);
           return res;
         } catch (err) {
           return fail(err, ctx, done);
@@ -57,9 +57,6 @@ export function connectImpl<T extends object>(service: DescService, impl: T, log
   }
   return wrapped as T;
 }
-
-/** gRPC's OK, which Connect's Code enum leaves out. */
-const OK = 0;
 
 /** The edge a request came in on, by the protocol Connect read it with. */
 function edgeOf(protocolName: string): Edge {

@@ -57,6 +57,9 @@ export function codeLabel(code: number): string {
   return code === 0 ? "OK" : codeName(code);
 }
 
+/** gRPC's OK, which Connect's Code enum leaves out. */
+export const STATUS_OK = 0;
+
 /**
  * Called once a request has its status: code is the gRPC status number (0 for OK; Connect's Code
  * enum and grpc-js's status carry the same numbers). Later calls do nothing, so it may sit on every
@@ -67,6 +70,8 @@ export type RequestDone = (code: number) => void;
 /**
  * Starts timing one request of an edge, for svgvec_requests_total and svgvec_request_duration_seconds.
  * method is the svgvec.v1 method the request serves (e.g. "AddImage"); anything else counts as "other".
+ * An edge calls it as the request arrives, then the result with STATUS_OK or the failure's code
+ * (statusCode(err) of src/rpc/status.ts).
  */
 export function startRequest(edge: Edge, method: string): RequestDone {
   const started = performance.now();
