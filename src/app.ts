@@ -7,6 +7,7 @@ import { type Config, isLoopbackListen } from "./config.js";
 import { startGrpcServer } from "./grpc/server.js";
 import { startHttpServer, type HttpServer, type HttpRoute } from "./http/server.js";
 import { pageRoute } from "./http/page.js";
+import { metricsRoute } from "./http/metrics-route.js";
 import { createSvgVecImpl } from "./rpc/svgvec-impl.js";
 import { monitorEventLoop } from "./event-loop-monitor.js";
 import type { Logger } from "./log.js";
@@ -78,6 +79,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       if (config.httpListen !== "") {
         const routes: HttpRoute[] = [];
         routes.push(await pageRoute());
+        routes.push(metricsRoute);
         http = await startHttpServer({ listen: config.httpListen, access: config.access, routes }, impl, log);
         log.info("svgvec HTTP listening", { address: http.address });
       }

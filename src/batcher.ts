@@ -9,6 +9,15 @@ export interface BatcherOptions {
   maxBatch: number;
   /** Runs in flight at once. */
   concurrency: number;
+  /** Told of the queue's length and each run's size (for metrics). */
+  observer?: BatchObserver;
+}
+
+export interface BatchObserver {
+  /** Items joined the queue (change > 0) or left it (change < 0). */
+  queued(change: number): void;
+  /** A run started with this many items. */
+  ran(items: number): void;
 }
 
 interface Pending<I, O> {
@@ -48,6 +57,7 @@ export class Batcher<I, O> {
           const at = this.queue.indexOf(pending);
           if (at < 0) return;
           this.queue.splice(at, 1);
+          this.options.observer?.queued(-1);
           reject(signal.reason);
           this.notifyIdle();
         };
@@ -55,6 +65,7 @@ export class Batcher<I, O> {
         pending.detach = () => signal.removeEventListener("abort", onAbort);
       }
       this.queue.push(pending);
+      this.options.observer?.queued(1);
       this.pump();
     });
   }
@@ -72,6 +83,8 @@ export class Batcher<I, O> {
   private pump(): void {
     while (this.running < this.options.concurrency && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
+      this.options.observer?.queued(-batch.length);
+      this.options.observer?.ran(batch.length);
       for (const p of batch) p.detach();
       this.running++;
       if (this.runSizes.length < 100_000) this.runSizes.push(batch.length);

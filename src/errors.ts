@@ -28,15 +28,39 @@ export class NotFoundError extends SvgVecError {
   readonly kind = "not-found";
 }
 
-/** The URL could not be downloaded, or was refused by policy (maps to FAILED_PRECONDITION or PERMISSION_DENIED). */
+/**
+ * Why a download failed, from a fixed set: the reason is a metric label, so it must never carry
+ * the URL or a message. The refused_ reasons are the caller's URL being against policy.
+ */
+export type FetchFailureReason =
+  | "invalid_url"
+  | "refused_scheme"
+  | "refused_credentials"
+  | "refused_address"
+  | "dns"
+  | "network"
+  | "timeout"
+  | "http_status"
+  | "too_many_redirects"
+  | "too_large"
+  | "bad_encoding";
+
+const REFUSED_REASONS: ReadonlySet<FetchFailureReason> = new Set(["refused_scheme", "refused_credentials", "refused_address"]);
+
+/** The URL could not be downloaded (maps to FAILED_PRECONDITION), or was refused by policy (INVALID_ARGUMENT). */
 export class FetchError extends SvgVecError {
   readonly kind = "fetch";
   constructor(
     message: string,
-    readonly refused = false,
+    readonly reason: FetchFailureReason,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+
+  /** Refused by policy rather than failed: the same URL is refused again. */
+  get refused(): boolean {
+    return REFUSED_REASONS.has(this.reason);
   }
 }
 

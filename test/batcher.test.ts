@@ -94,4 +94,28 @@ describe("Batcher", () => {
     await expect(a).rejects.toThrow("model crashed");
     expect(await b).toBe(2);
   });
+
+  it("tells its observer how many items wait and how many each run takes", async () => {
+    const g = gated();
+    let waiting = 0;
+    const ran: number[] = [];
+    const observer = { queued: (change: number) => (waiting += change), ran: (items: number) => ran.push(items) };
+    const batcher = new Batcher(g.run, { maxBatch: 4, concurrency: 1, observer });
+    const results = [batcher.submit(1), batcher.submit(2), batcher.submit(3)];
+    const abort = new AbortController();
+    const dropped = batcher.submit(4, abort.signal);
+    results.push(...[5, 6, 7, 8].map((i) => batcher.submit(i)));
+    expect([waiting, ran]).toEqual([7, [1]]);
+    abort.abort(new Error("caller left"));
+    await expect(dropped).rejects.toThrow("caller left");
+    expect(waiting).toBe(6);
+    g.release();
+    await settle();
+    expect([waiting, ran]).toEqual([2, [1, 4]]);
+    g.release();
+    await settle();
+    g.release();
+    await Promise.all(results);
+    expect([waiting, ran]).toEqual([0, [1, 4, 2]]);
+  });
 });

@@ -13,6 +13,7 @@ import type { Readable } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
 import type { FetchConfig } from "../config.js";
 import { FetchError, SvgVecError, errorMessage } from "../errors.js";
+import { countFetchFailure } from "../metrics/metrics.js";
 import { addressRange, inRanges } from "./addresses.js";
 import { type HostResolver, createHostResolver } from "./resolve.js";
 
@@ -39,7 +40,7 @@ export async function fetchSvg(
 ): Promise<FetchedFile> {
   const controller = new AbortController();
   const timer = setTimeout(
-    () => controller.abort(new FetchError(`download of ${url} took longer than ${config.timeoutMs} ms`)),
+    () => controller.abort(new FetchError(`download of ${url} took longer than ${config.timeoutMs} ms`, "timeout")),
     config.timeoutMs,
   );
   const onAbort = () => controller.abort(signal?.reason);
@@ -60,17 +61,17 @@ export async function fetchSvg(
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location !== undefined) {
           if (redirects >= config.maxRedirects) {
-            throw new FetchError(`${url} redirected more than ${config.maxRedirects} times`);
+            throw new FetchError(`${url} redirected more than ${config.maxRedirects} times`, "too_many_redirects");
           }
           current = new URL(res.headers.location, target).toString();
           continue;
         }
         if (status !== 200) {
-          throw new FetchError(`GET ${current} answered HTTP ${status}; the URL must serve the SVG file itself`);
+          throw new FetchError(`GET ${current} answered HTTP ${status}; the URL must serve the SVG file itself`, "http_status");
         }
         const declared = Number(res.headers["content-length"] ?? NaN);
         if (Number.isFinite(declared) && declared > config.maxBytes) {
-          throw new FetchError(`${current} is ${declared} bytes, over the ${config.maxBytes}-byte limit`);
+          throw new FetchError(`${current} is ${declared} bytes, over the ${config.maxBytes}-byte limit`, "too_large");
         }
         const encoding = String(res.headers["content-encoding"] ?? "identity").toLowerCase();
         let body: Readable = res;
@@ -80,7 +81,7 @@ export async function fetchSvg(
           res.on("error", (e) => inflate.destroy(e));
           body = res.pipe(inflate);
         } else if (encoding !== "identity") {
-          throw new FetchError(`${current} answered with content-encoding ${encoding}; only gzip is supported`);
+          throw new FetchError(`${current} answered with content-encoding ${encoding}; only gzip is supported`, "bad_encoding");
         }
         let bytes = await readCapped(body, config.maxBytes, current, controller.signal);
         if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) bytes = gunzipCapped(bytes, config.maxBytes, current);
@@ -92,13 +93,16 @@ export async function fetchSvg(
     }
   } catch (err) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
-    if (reason instanceof SvgVecError) throw reason;
-    throw new FetchError(`could not download ${url}: ${errorMessage(reason)}`, false, { cause: reason });
+    const failure =
+      reason instanceof SvgVecError ? reason : new FetchError(`could not download ${url}: ${errorMessage(reason)}`, "network", { cause: reason });
+    // A download its caller abandoned did not fail.
+    if (failure instanceof FetchError && signal?.aborted !== true) countFetchFailure(failure.reason);
+    throw failure;
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
     // Ends whatever request is still attached to the signal, so nothing outlives this call.
-    controller.abort(new FetchError(`download of ${url} has ended`));
+    controller.abort(new FetchError(`download of ${url} has ended`, "network"));
   }
 }
 
@@ -107,13 +111,13 @@ function parseHttpUrl(raw: string): URL {
   try {
     u = new URL(raw);
   } catch {
-    throw new FetchError(`"${raw}" is not a valid URL`);
+    throw new FetchError(`"${raw}" is not a valid URL`, "invalid_url");
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new FetchError(`${u.protocol} URLs are not allowed; use http or https`, true);
+    throw new FetchError(`${u.protocol} URLs are not allowed; use http or https`, "refused_scheme");
   }
   if (u.username !== "" || u.password !== "") {
-    throw new FetchError(`URLs with credentials are not allowed`, true);
+    throw new FetchError(`URLs with credentials are not allowed`, "refused_credentials");
   }
   return u;
 }
@@ -126,11 +130,11 @@ async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostReso
     isIP(host) !== 0
       ? [{ address: host, family: isIP(host) }]
       : await resolveHost(host, signal).catch((e: unknown) => {
-          throw new FetchError(`cannot resolve host ${host}: ${errorMessage(e)}`);
+          throw new FetchError(`cannot resolve host ${host}: ${errorMessage(e)}`, "dns");
         });
   if (config.allowPrivateAddresses) {
     const first = found[0];
-    if (first === undefined) throw new FetchError(`host ${host} has no addresses`);
+    if (first === undefined) throw new FetchError(`host ${host} has no addresses`, "dns");
     return first;
   }
   const allowed = found.find((a) => addressRange(a.address) === "unicast" || inRanges(a.address, config.allowCidrs));
@@ -148,7 +152,7 @@ async function resolveAllowed(u: URL, config: FetchConfig, resolveHost: HostReso
     throw new FetchError(
       `refusing to fetch from ${host}: ${what}. ` +
         `Set SVGVEC_FETCH_ALLOW_CIDRS to allow particular ranges, or SVGVEC_FETCH_ALLOW_PRIVATE=true for all of them.`,
-      true,
+      "refused_address",
     );
   }
   return allowed;
@@ -195,7 +199,7 @@ async function readCapped(stream: Readable, maxBytes: number, url: string, signa
     size += buf.length;
     if (size > maxBytes) {
       stream.destroy();
-      throw new FetchError(`${url} is larger than the ${maxBytes}-byte limit`);
+      throw new FetchError(`${url} is larger than the ${maxBytes}-byte limit`, "too_large");
     }
     chunks.push(buf);
   }
@@ -207,8 +211,8 @@ function gunzipCapped(bytes: Buffer, maxBytes: number, url: string): Buffer {
     return gunzipSync(bytes, { maxOutputLength: maxBytes });
   } catch (e) {
     if (e instanceof RangeError || (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new FetchError(`${url} decompresses to more than the ${maxBytes}-byte limit`);
+      throw new FetchError(`${url} decompresses to more than the ${maxBytes}-byte limit`, "too_large");
     }
-    throw new FetchError(`${url} looks gzip-compressed (SVGZ) but does not decompress: ${errorMessage(e)}`);
+    throw new FetchError(`${url} looks gzip-compressed (SVGZ) but does not decompress: ${errorMessage(e)}`, "bad_encoding");
   }
 }

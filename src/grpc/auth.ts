@@ -5,6 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { UnauthenticatedError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { startRequest } from "../metrics/metrics.js";
 import { tokenCheck } from "../rpc/auth.js";
 import { toServiceError } from "./grpc-adapter.js";
 
@@ -23,6 +24,7 @@ export function authInterceptor(tokens: readonly string[], log: Logger): grpc.Se
             const problem = check(values.length === 0 ? undefined : String(values[0]));
             if (problem === undefined) return mdNext(metadata);
             const err = toServiceError(new UnauthenticatedError(problem), log, method.path);
+            startRequest("grpc", method.path)(err.code ?? grpc.status.UNAUTHENTICATED);
             call.sendStatus({ code: err.code ?? grpc.status.UNAUTHENTICATED, details: err.details ?? problem, metadata: new grpc.Metadata() });
           },
         });

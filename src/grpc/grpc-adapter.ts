@@ -9,6 +9,7 @@ import { createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { CancelledError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { type RequestDone, startRequest } from "../metrics/metrics.js";
 import { markMalformed } from "../rpc/svgvec-impl.js";
 import { logFailure, statusMessage } from "../rpc/status.js";
 
@@ -92,29 +93,38 @@ function contextFor(service: DescService, method: DescMethod, call: CancellableC
 
 function unary(service: DescService, method: DescMethod, fn: UnaryFn, log: Logger): grpc.handleUnaryCall<Message, Message> {
   return (call, callback) => {
+    const done = startRequest("grpc", method.name);
     const ctx = contextFor(service, method, call, "call");
     Promise.resolve()
       .then(() => fn(call.request, ctx))
       .then(
-        (res) => callback(null, create(method.output, res)),
-        (err: unknown) => callback(toServiceError(err, log, method.name)),
+        (res) => {
+          done(grpc.status.OK);
+          callback(null, create(method.output, res));
+        },
+        (err: unknown) => callback(failed(toServiceError(err, log, method.name), done)),
       );
   };
 }
 
 function clientStream(service: DescService, method: DescMethod, fn: ClientStreamFn, log: Logger): grpc.handleClientStreamingCall<Message, Message> {
   return (call, callback) => {
+    const done = startRequest("grpc", method.name);
     const ctx = contextFor(service, method, call, "stream");
     fn(call, ctx).then(
-      (res) => callback(null, create(method.output, res)),
+      (res) => {
+        done(grpc.status.OK);
+        callback(null, create(method.output, res));
+      },
       // A cancelled stream's reads fail with "Premature close"; report the cancellation instead.
-      (err: unknown) => callback(toServiceError(ctx.signal.aborted ? ctx.signal.reason : err, log, method.name)),
+      (err: unknown) => callback(failed(toServiceError(ctx.signal.aborted ? ctx.signal.reason : err, log, method.name), done)),
     );
   };
 }
 
 function serverStream(service: DescService, method: DescMethod, fn: ServerStreamFn, log: Logger): grpc.handleServerStreamingCall<Message, Message> {
   return (call) => {
+    const done = startRequest("grpc", method.name);
     const ctx = contextFor(service, method, call, "call");
     let stopped = false;
     call.on("cancelled", () => (stopped = true));
@@ -127,9 +137,13 @@ function serverStream(service: DescService, method: DescMethod, fn: ServerStream
           if (!call.write(create(method.output, res))) await writable(call);
           if (stopped) return;
         }
+        done(grpc.status.OK);
         call.end();
       } catch (err) {
-        call.emit("error", toServiceError(err, log, method.name));
+        call.emit("error", failed(toServiceError(err, log, method.name), done));
+      } finally {
+        // The caller left before the end.
+        done(grpc.status.CANCELLED);
       }
     })();
   };
@@ -148,6 +162,12 @@ function writable(call: grpc.ServerWritableStream<Message, Message>): Promise<vo
     };
     for (const event of events) call.once(event, done);
   });
+}
+
+/** err, once its code is recorded for the request. */
+function failed(err: Partial<grpc.ServiceError>, done: RequestDone): Partial<grpc.ServiceError> {
+  done(err.code ?? grpc.status.UNKNOWN);
+  return err;
 }
 
 /** A domain error as grpc-js's status, through the one mapping in rpc/status.ts. */

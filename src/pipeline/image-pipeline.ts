@@ -12,6 +12,7 @@ import type { Logger } from "../log.js";
 import { Batcher } from "../batcher.js";
 import { type ClipModel, MAX_DYNAMIC_BATCH } from "../clip/clip.js";
 import { fetchSvg } from "../fetch/fetch.js";
+import { encoderObserver } from "../metrics/metrics.js";
 import { toTensor } from "../clip/preprocess.js";
 import { RenderPool } from "../render/render.js";
 
@@ -60,6 +61,7 @@ export class ImagePipeline {
     this.encoder = new Batcher((tensors) => model.embedImages(tensors), {
       maxBatch: model.info.visualBatch === undefined ? MAX_DYNAMIC_BATCH : 64,
       concurrency: 1,
+      observer: encoderObserver("image"),
     });
     this.byContent = embedCacheSize > 0 ? new LRUCache({ max: embedCacheSize }) : undefined;
     this.renderer = new RenderPool(renderConfig, log);

@@ -9,6 +9,7 @@ import { Piscina } from "piscina";
 import { LimitError, RenderError, errorMessage } from "../errors.js";
 import { workerFile } from "../worker-file.js";
 import { type Logger, createLogger } from "../log.js";
+import { type RenderFailureReason, countRenderFailure } from "../metrics/metrics.js";
 import type { RenderResult, RenderTask, RenderWorkerData } from "./render-worker.js";
 import { describeNonSvg, looksLikeSvg } from "./sniff.js";
 
@@ -76,7 +77,7 @@ export class RenderPool {
   }
 
   async render(bytes: Uint8Array, size: number, background: readonly [number, number, number], signal?: AbortSignal): Promise<RenderedRgb> {
-    if (!looksLikeSvg(bytes)) throw new RenderError(`not an SVG: ${describeNonSvg(bytes)}`);
+    if (!looksLikeSvg(bytes)) throw renderFailure("not_svg", `not an SVG: ${describeNonSvg(bytes)}`);
     // The time limit is for rendering, not for waiting: hand the pool at most one SVG per worker.
     await this.acquire(signal);
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
@@ -87,15 +88,16 @@ export class RenderPool {
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       if (timeout.aborted) {
-        throw new RenderError(
+        throw renderFailure(
+          "timeout",
           `the SVG took longer than ${this.options.timeoutMs} ms to render and was abandoned; simplify it or raise SVGVEC_RENDER_TIMEOUT_MS`,
         );
       }
-      throw new RenderError(`the SVG cannot be rendered: ${errorMessage(e)}`);
+      throw renderFailure("unrenderable", `the SVG cannot be rendered: ${errorMessage(e)}`);
     } finally {
       this.release();
     }
-    if (!result.ok) throw new RenderError(result.error);
+    if (!result.ok) throw renderFailure("unrenderable", result.error);
     return { rgb: result.rgb, size };
   }
 
@@ -149,3 +151,9 @@ export class RenderPool {
   }
 }
 
+
+/** A render failure, counted in svgvec_render_failures_total as it is made. */
+function renderFailure(reason: RenderFailureReason, message: string): RenderError {
+  countRenderFailure(reason);
+  return new RenderError(message);
+}

@@ -14,6 +14,7 @@ import { Batcher } from "../batcher.js";
 import { type ClipModel, type ClipModelInfo, MAX_DYNAMIC_BATCH } from "../clip/clip.js";
 import type { ImagePipeline } from "../pipeline/image-pipeline.js";
 import type { ImageRecord, MilvusStore, SearchHit, StoreInfo } from "../store/milvus-store.js";
+import { countImported, countTextCache, encoderObserver } from "../metrics/metrics.js";
 import { KeyedLock } from "./keyed-lock.js";
 
 export type AddOutcome = "added" | "replaced" | "unchanged";
@@ -108,6 +109,7 @@ export class ImageService {
     this.textEncoder = new Batcher((texts) => model.embedTexts(texts), {
       maxBatch: model.info.textBatch ?? MAX_DYNAMIC_BATCH,
       concurrency: 1,
+      observer: encoderObserver("text"),
     });
     this.textCache = options.textCacheSize > 0 ? new LRUCache({ max: options.textCacheSize }) : undefined;
     this.addLimit = new CallLimit(
@@ -133,7 +135,14 @@ export class ImageService {
 
   /** Embeds the SVG at url and upserts it under id. Nothing is written unless the embedding succeeded. */
   async add(id: bigint, url: string, opts: { includeVector?: boolean; signal?: AbortSignal } = {}): Promise<AddResult> {
-    return this.addLimit.run(() => this.addOne(id, url, opts));
+    try {
+      const result = await this.addLimit.run(() => this.addOne(id, url, opts));
+      countImported("AddImage", result.outcome);
+      return result;
+    } catch (e) {
+      countImported("AddImage", "failed");
+      throw e;
+    }
   }
 
   private async addOne(id: bigint, url: string, opts: { includeVector?: boolean; signal?: AbortSignal }): Promise<AddResult> {
@@ -227,6 +236,7 @@ export class ImageService {
     const summary: StreamSummary = { received: 0, added: 0, replaced: 0, unchanged: 0, failed: 0, failures: [] };
     const fail = (failure: ItemFailure) => {
       summary.failed++;
+      countImported("StreamAddImages", "failed");
       summary.failures.push(failure);
       // Items finish out of order; trim now and then to the lowest indexes.
       if (summary.failures.length >= 2 * MAX_LISTED_FAILURES) keepFirstFailures(summary);
@@ -240,6 +250,7 @@ export class ImageService {
       try {
         const { outcome } = await this.addOne(item.id, item.url, signal ? { signal } : {});
         summary[outcome]++;
+        countImported("StreamAddImages", outcome);
       } catch (e) {
         fail({ index: item.index, id: item.id, url: item.url, error: asError(e) });
       }
@@ -276,6 +287,7 @@ export class ImageService {
   /** The text's embedding: remembered for repeated queries, batched with concurrent ones. */
   async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
     const cached = this.textCache?.get(text);
+    countTextCache(cached !== undefined);
     if (cached !== undefined) return cached;
     const vector = await this.textEncoder.submit(text, signal);
     this.textCache?.set(text, vector);

@@ -4,6 +4,7 @@
  */
 import { ConsistencyLevelEnum, DataType, MilvusClient, type FieldType } from "@zilliz/milvus2-sdk-node";
 import { InvalidArgumentError, SchemaMismatchError, StoreRejectedError, StoreUnavailableError, errorMessage } from "../errors.js";
+import { startMilvusCall } from "../metrics/metrics.js";
 
 export const VECTOR_DIM = 512;
 export const URL_MAX_LENGTH = 2000;
@@ -401,8 +402,12 @@ export class MilvusStore {
     await this.client.closeConnection().catch(() => undefined);
   }
 
-  /** Runs one SDK call; a thrown transport error becomes StoreUnavailableError. */
+  /**
+   * Runs one SDK call, timed in svgvec_milvus_call_duration_seconds under what (always a literal: it
+   * is a metric label); a thrown transport error becomes StoreUnavailableError.
+   */
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const done = startMilvusCall(what);
     try {
       return await fn();
     } catch (e) {
@@ -411,6 +416,8 @@ export class MilvusStore {
         `Milvus at ${this.opts.address} did not complete ${what} (${errorMessage(e)}); retry when Milvus is reachable again, svgvec reconnects by itself`,
         { cause: e },
       );
+    } finally {
+      done();
     }
   }
 }

@@ -4,10 +4,12 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FetchConfig } from "../../src/config.js";
-import { FetchError } from "../../src/errors.js";
+import { FetchError, type FetchFailureReason } from "../../src/errors.js";
 import { type HostResolver, addressRange, fetchSvg } from "../../src/fetch/fetch.js";
 import { createHostResolver } from "../../src/fetch/resolve.js";
+import { registry } from "../../src/metrics/metrics.js";
 import { type Corpus, startCorpus } from "../helpers/corpus.js";
+import { type Sample, parseMetrics, total } from "../helpers/prometheus.js";
 import { startSilentDns } from "../helpers/silent-dns.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -199,7 +201,56 @@ describe("fetchSvg", () => {
   it("rejects malformed URLs", async () => {
     expect((await failure("not a url"))?.message).toMatch(/not a valid URL/);
   });
+
+  it("counts each failure in svgvec_fetch_failures_total under its reason, and no download its caller abandoned", async () => {
+    const brotli = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "image/svg+xml", "content-encoding": "br" });
+      res.end("<svg/>");
+    });
+    await new Promise<void>((r) => brotli.listen(0, "127.0.0.1", r));
+    const noDns: HostResolver = () => Promise.reject(new Error("queryA ENOTFOUND"));
+    // One at a time, so each moves the counter by one.
+    const cases: Array<[FetchFailureReason, () => Promise<FetchError | undefined>]> = [
+      ["invalid_url", () => failure("not a url")],
+      ["refused_scheme", () => failure(`${corpus.base}/location?to=${encodeURIComponent("ftp://example.com/a.svg")}`)],
+      ["refused_credentials", () => failure(`${corpus.base}/location?to=${encodeURIComponent("http://user:pw@example.com/a.svg")}`)],
+      ["refused_address", () => failure(corpus.openmoji("1F436"), { ...allow, allowPrivateAddresses: false })],
+      ["dns", () => fetchSvg("http://svg.test/a.svg", allow, undefined, noDns).then(() => undefined, (e: unknown) => e as FetchError)],
+      ["network", () => failure("http://127.0.0.1:1/a.svg")],
+      ["timeout", () => failure(`${corpus.base}/slow`, { ...allow, timeoutMs: 300 })],
+      ["http_status", () => failure(`${corpus.base}/status/404`)],
+      ["too_many_redirects", () => failure(`${corpus.base}/redirect/4/openmoji/1F436.svg`)],
+      ["too_large", () => failure(`${corpus.base}/bytes/5000000`, { ...allow, maxBytes: 100_000 })],
+      ["bad_encoding", () => failure(`http://127.0.0.1:${(brotli.address() as AddressInfo).port}/a.svg`)],
+    ];
+    const counted = (samples: Sample[], reason?: FetchFailureReason) =>
+      total(samples, "svgvec_fetch_failures_total", reason === undefined ? {} : { reason });
+    try {
+      for (const [reason, attempt] of cases) {
+        const before = await fetchFailures();
+        const err = await attempt();
+        expect(err).toBeInstanceOf(FetchError);
+        const after = await fetchFailures();
+        // The reason beside each number, so a failure names the case.
+        expect([reason, err?.reason, counted(after, reason) - counted(before, reason), counted(after) - counted(before)]).toEqual([reason, reason, 1, 1]);
+      }
+    } finally {
+      brotli.close();
+    }
+    const before = await fetchFailures();
+    const caller = new AbortController();
+    const abandoned = fetchSvg(`${corpus.base}/slow`, allow, caller.signal).then(() => undefined, (e: unknown) => e);
+    await waitFor(() => corpus.openSlow() > 0);
+    caller.abort(new Error("the caller went away"));
+    expect(await abandoned).toBeInstanceOf(FetchError);
+    expect(counted(await fetchFailures())).toBe(counted(before));
+  });
 });
+
+/** The fetch failures counted so far in this process. */
+async function fetchFailures(): Promise<Sample[]> {
+  return parseMetrics(await registry.getSingleMetricAsString("svgvec_fetch_failures_total"));
+}
 
 /** A server whose answers but /ok send their headers and part of their body, then never end. */
 async function startNeverEnding(): Promise<{ base: string; server: http.Server; close(): Promise<void> }> {

@@ -3,11 +3,16 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RenderError } from "../../src/errors.js";
+import { type RenderFailureReason, registry } from "../../src/metrics/metrics.js";
 import { RenderPool } from "../../src/render/render.js";
 import { type Corpus, FIXTURES_DIR, OPENMOJI_DIR, startCorpus } from "../helpers/corpus.js";
 import { HOSTILE_CASES, HOSTILE_DIR, hostileSvg } from "../helpers/hostile.js";
+import { type Sample, parseMetrics, total } from "../helpers/prometheus.js";
 
 const WHITE = [255, 255, 255] as const;
+const renderFailures = async () => parseMetrics(await registry.getSingleMetricAsString("svgvec_render_failures_total"));
+const counted = (samples: Sample[], reason?: RenderFailureReason) =>
+  total(samples, "svgvec_render_failures_total", reason === undefined ? {} : { reason });
 const fixture = (name: string) => readFileSync(join(FIXTURES_DIR, name));
 const pixel = (rgb: Uint8Array, size: number, x: number, y: number) => Array.from(rgb.subarray((y * size + x) * 3, (y * size + x) * 3 + 3));
 
@@ -105,15 +110,21 @@ describe("RenderPool on hostile SVGs", () => {
   });
 
   it.each(HOSTILE_CASES)("$name: $outcome, reading no file and making no request", async ({ name, outcome }) => {
+    const before = await renderFailures();
     const result = await hostilePool.render(hostileSvg(name, corpus.base), 224, WHITE).catch((e: unknown) => e);
+    const after = await renderFailures();
     if (outcome === "renders") {
       expect(result).not.toBeInstanceOf(Error);
       const { rgb } = result as { rgb: Uint8Array };
       expect(rgb).toHaveLength(224 * 224 * 3);
       expect(redPixels(rgb)).toBe(0);
+      expect(counted(after) - counted(before)).toBe(0);
     } else {
       expect(result).toBeInstanceOf(RenderError);
       expect((result as Error).message).toMatch(outcome === "times out" ? /took longer than 3000 ms to render and was abandoned/ : outcome);
+      // Counted once, under its reason.
+      const reason = outcome === "times out" ? "timeout" : /not an SVG/.test(outcome.source) ? "not_svg" : "unrenderable";
+      expect([counted(after, reason) - counted(before, reason), counted(after) - counted(before)]).toEqual([1, 1]);
     }
     expect(corpus.requests.filter((r) => r.path.startsWith("/canary/"))).toEqual([]);
   });
@@ -130,10 +141,13 @@ describe("RenderPool on hostile SVGs", () => {
 
   it("stops a render when its caller gives up, without waiting for the time limit", async () => {
     const abort = new AbortController();
+    const before = await renderFailures();
     const started = performance.now();
     setTimeout(() => abort.abort(new Error("caller gave up")), 100);
     await expect(hostilePool.render(hostileSvg("slow-filters.svg", corpus.base), 224, WHITE, abort.signal)).rejects.toThrow(/caller gave up/);
     expect(performance.now() - started).toBeLessThan(2_500);
+    // A render nobody waits for any more did not fail.
+    expect(counted(await renderFailures())).toBe(counted(before));
   });
 });
 
