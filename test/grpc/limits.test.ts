@@ -111,7 +111,7 @@ describe("bounded reads on Milvus standalone", () => {
     const res = await fetch(`http://${one.app.httpAddress}/svgvec.v1.SvgVecService/ListImages`, {
       method: "POST",
       headers: { "content-type": "application/connect+json" },
-      body: Buffer.concat([head, json]),
+      body: new Uint8Array(Buffer.concat([head, json])),
       signal: abort.signal,
     });
     expect(res.status).toBe(200);

@@ -104,7 +104,7 @@ describe("svgvec.v1 over HTTP", () => {
     const res = await fetch(`${base}${PREFIX}ListImages`, {
       method: "POST",
       headers: { "content-type": "application/connect+json" },
-      body: envelope({ pageSize: 2, includeVectors: true }),
+      body: new Uint8Array(envelope({ pageSize: 2, includeVectors: true })),
     });
     expect(res.status).toBe(200);
     const messages = unenvelope(Buffer.from(await res.arrayBuffer()));
@@ -125,7 +125,7 @@ describe("svgvec.v1 over HTTP", () => {
     const res = await fetch(`${base}${PREFIX}StreamAddImages`, {
       method: "POST",
       headers: { "content-type": "application/connect+json" },
-      body: Buffer.concat(items.map((item) => envelope(item))),
+      body: new Uint8Array(Buffer.concat(items.map((item) => envelope(item)))),
     });
     const [summary, end] = unenvelope(Buffer.from(await res.arrayBuffer()));
     expect(end).toEqual({ flags: 2, body: {} });
