@@ -8,6 +8,7 @@ import { startGrpcServer } from "./grpc/server.js";
 import { startHttpServer, type HttpServer, type HttpRoute } from "./http/server.js";
 import { pageRoute } from "./http/page.js";
 import { metricsRoute } from "./http/metrics-route.js";
+import { restRoutes } from "./http/rest.js";
 import { createSvgVecImpl } from "./rpc/svgvec-impl.js";
 import { monitorEventLoop } from "./event-loop-monitor.js";
 import type { Logger } from "./log.js";
@@ -73,13 +74,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     });
     // One implementation of svgvec.v1 behind both edges.
     const impl = createSvgVecImpl(service);
+    // Why the encoders last went down, for the REST health route.
+    let encoderProblem = "an encoder is restarting";
     const server = await startGrpcServer({ listen: config.listen, access: config.access }, impl, log);
     let http: HttpServer | undefined;
     try {
       if (config.httpListen !== "") {
-        const routes: HttpRoute[] = [];
-        routes.push(await pageRoute());
-        routes.push(metricsRoute);
+        const unavailable = () => (model.ready ? undefined : `the CLIP model cannot encode now: ${encoderProblem}`);
+        const routes: HttpRoute[] = [restRoutes({ impl, log, unavailable }), await pageRoute(), metricsRoute];
         http = await startHttpServer({ listen: config.httpListen, access: config.access, routes }, impl, log);
         log.info("svgvec HTTP listening", { address: http.address });
       }
@@ -98,6 +100,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     model.onStateChange((ready, reason) => {
       if (ready) log.info("model encoders ready", { reason });
       else log.error("model encoder unavailable", { reason });
+      if (!ready) encoderProblem = reason;
       server.setServing(ready);
     });
     const openStore = store;
