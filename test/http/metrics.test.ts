@@ -163,6 +163,20 @@ describe("metrics of an app without tokens", () => {
     }
   });
 
+  it("counts the REST routes' requests under the svgvec.v1 method each serves", async () => {
+    const base = `http://${t.app.httpAddress}/api/milvus`;
+    const before = await scrape(t.app.httpAddress);
+    const search = await fetch(`${base}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"text":"dog","k":2}' });
+    expect(search.status).toBe(200);
+    const bad = await fetch(`${base}/add`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"id":1,"url":"ftp://x/y.svg"}' });
+    expect(bad.status).toBe(400);
+    expect((await fetch(`${base}/stats`)).status).toBe(200);
+    const after = await scrape(t.app.httpAddress);
+    const requests = (method: string, c: string) =>
+      total(after, "svgvec_requests_total", { edge: "rest", method, code: c }) - total(before, "svgvec_requests_total", { edge: "rest", method, code: c });
+    expect([requests("Search", "OK"), requests("AddImage", "INVALID_ARGUMENT"), requests("Stats", "OK")]).toEqual([1, 1, 1]);
+  });
+
   it("keeps the number of series bounded however many garbage URLs and ids callers send", async () => {
     const connect = connectClient(t, "connect");
     const sent: string[] = [];
@@ -236,20 +250,6 @@ describe("metrics of an app with tokens", () => {
     });
   });
   afterAll(() => t.close());
-
-  it("counts the REST routes' requests under the svgvec.v1 method each serves", async () => {
-    const base = `http://${t.app.httpAddress}/api/milvus`;
-    const before = await scrape(t.app.httpAddress);
-    const search = await fetch(`${base}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"text":"dog","k":2}' });
-    expect(search.status).toBe(200);
-    const bad = await fetch(`${base}/add`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"id":1,"url":"ftp://x/y.svg"}' });
-    expect(bad.status).toBe(400);
-    expect((await fetch(`${base}/stats`)).status).toBe(200);
-    const after = await scrape(t.app.httpAddress);
-    const requests = (method: string, c: string) =>
-      total(after, "svgvec_requests_total", { edge: "rest", method, code: c }) - total(before, "svgvec_requests_total", { edge: "rest", method, code: c });
-    expect([requests("Search", "OK"), requests("AddImage", "INVALID_ARGUMENT"), requests("Stats", "OK")]).toEqual([1, 1, 1]);
-  });
 
   it("answers GET /metrics only with a valid bearer token", async () => {
     const url = `http://${t.app.httpAddress}/metrics`;
