@@ -136,13 +136,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
 /** Says so at start when a listener beyond loopback is weaker than it should be. */
 function warnAboutExposure(config: Config, log: Logger): void {
-  if (isLoopbackListen(config.listen)) return;
-  if (config.access.tokens.length === 0) {
-    log.warn("serving without authentication beyond loopback (SVGVEC_ALLOW_UNAUTHENTICATED=true)", { listen: config.listen });
-  } else if (config.access.tlsCert === "") {
-    log.warn("bearer tokens travel in plaintext: anyone on the network path can read and reuse them", {
-      listen: config.listen,
-      hint: "set SVGVEC_TLS_CERT and SVGVEC_TLS_KEY, or terminate TLS in front of svgvec on this host",
-    });
+  for (const listen of [config.listen, config.httpListen]) {
+    if (listen === "" || isLoopbackListen(listen)) continue;
+    if (config.access.tokens.length === 0) {
+      log.warn("serving without authentication beyond loopback (SVGVEC_ALLOW_UNAUTHENTICATED=true)", { listen });
+    } else if (config.access.tlsCert === "") {
+      log.warn("bearer tokens travel in plaintext: anyone on the network path can read and reuse them", {
+        listen,
+        hint: "set SVGVEC_TLS_CERT and SVGVEC_TLS_KEY, or terminate TLS in front of svgvec on this host",
+      });
+    }
   }
 }

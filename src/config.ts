@@ -169,12 +169,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       .filter((v) => v !== "");
 
   const listen = str("SVGVEC_LISTEN", "127.0.0.1:50051");
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(listen)) {
-    problems.push(`SVGVEC_LISTEN=${listen} must be host:port, e.g. 127.0.0.1:50051 or 0.0.0.0:50051`);
+  const listenOk = isHostPort(listen);
+  if (!listenOk) {
+    problems.push(`SVGVEC_LISTEN=${listen} must be host:port with a port from 0 to 65535, e.g. 127.0.0.1:50051 or 0.0.0.0:50051`);
   }
   const httpListen = str("SVGVEC_HTTP_LISTEN", "");
-  if (httpListen !== "" && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(httpListen)) {
-    problems.push(`SVGVEC_HTTP_LISTEN=${httpListen} must be host:port, e.g. 127.0.0.1:8080, or empty to serve no HTTP`);
+  const httpListenOk = httpListen !== "" && isHostPort(httpListen);
+  if (httpListen !== "" && !httpListenOk) {
+    problems.push(`SVGVEC_HTTP_LISTEN=${httpListen} must be host:port with a port from 0 to 65535, e.g. 127.0.0.1:8080, or empty to serve no HTTP`);
   }
   const address = str("SVGVEC_MILVUS_ADDRESS", "");
   if (address !== "" && !/^(https?:\/\/)?[^\s/]+:\d{1,5}$/.test(address)) {
@@ -211,14 +213,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     if (!ipaddr.isValidCIDR(c)) problems.push(`SVGVEC_FETCH_ALLOW_CIDRS: ${c} is not a CIDR range such as 10.20.0.0/16 or fd00:1::/64`);
   }
   const allowUnauthenticated = bool("SVGVEC_ALLOW_UNAUTHENTICATED", false);
-  if (tokens.length === 0 && !allowUnauthenticated && !isLoopbackListen(listen)) {
+  if (listenOk && tokens.length === 0 && !allowUnauthenticated && !isLoopbackListen(listen)) {
     problems.push(
       `SVGVEC_LISTEN=${listen} accepts calls from other machines, and without SVGVEC_AUTH_TOKENS anyone who reaches it ` +
         `can list and remove records and make svgvec fetch URLs. Set SVGVEC_AUTH_TOKENS (e.g. from \`openssl rand -hex 32\`), ` +
         `listen on 127.0.0.1, or set SVGVEC_ALLOW_UNAUTHENTICATED=true if another layer guards the port`,
     );
   }
-  if (httpListen !== "" && tokens.length === 0 && !allowUnauthenticated && !isLoopbackListen(httpListen)) {
+  if (httpListenOk && tokens.length === 0 && !allowUnauthenticated && !isLoopbackListen(httpListen)) {
     problems.push(
       `SVGVEC_HTTP_LISTEN=${httpListen} accepts calls from other machines, and without SVGVEC_AUTH_TOKENS anyone who reaches it ` +
         `can list and remove records and make svgvec fetch URLs. Set SVGVEC_AUTH_TOKENS (e.g. from \`openssl rand -hex 32\`), ` +
@@ -325,6 +327,12 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Whether host:port binds only the loopback interface (127.0.0.0/8, ::1, IPv4-mapped loopback, or localhost). */
+/** host:port, the host a name, an IPv4 address or a bracketed IPv6 address, the port 0 to 65535. */
+function isHostPort(listen: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(listen);
+  return m !== null && Number(m[2]) <= 65_535;
+}
+
 export function isLoopbackListen(listen: string): boolean {
   const host = listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1").toLowerCase();
   if (host === "localhost") return true;

@@ -59,7 +59,12 @@ describe("loadConfig", () => {
     expect(problems({ SVGVEC_TLS_CERT: "/nonexistent/cert.pem" })).toMatch(/must be set together/);
     expect(problems({ SVGVEC_TLS_CERT: "/nonexistent/cert.pem", SVGVEC_TLS_KEY: "/nonexistent/key.pem" })).toMatch(/SVGVEC_TLS_KEY=\/nonexistent\/key\.pem: no such file/);
     expect(problems({ SVGVEC_FETCH_ALLOW_CIDRS: "10.0.0.0" })).toMatch(/10\.0\.0\.0 is not a CIDR range/);
-    expect(problems({ SVGVEC_HTTP_LISTEN: "8080" })).toMatch(/SVGVEC_HTTP_LISTEN=8080 must be host:port/);
+    // A value that is no address gets one problem, not a second about who can reach it.
+    expect(problems({ SVGVEC_HTTP_LISTEN: "8080" })).toBe(
+      "SVGVEC_HTTP_LISTEN=8080 must be host:port with a port from 0 to 65535, e.g. 127.0.0.1:8080, or empty to serve no HTTP",
+    );
+    expect(problems({ SVGVEC_HTTP_LISTEN: "127.0.0.1:99999" })).toMatch(/SVGVEC_HTTP_LISTEN=127\.0\.0\.1:99999 must be host:port with a port from 0 to 65535/);
+    expect(problems({ SVGVEC_LISTEN: "127.0.0.1:65536" })).toMatch(/SVGVEC_LISTEN=127\.0\.0\.1:65536 must be host:port with a port from 0 to 65535/);
     expect(problems({ SVGVEC_HTTP_LISTEN: "0.0.0.0:8080" })).toMatch(/SVGVEC_HTTP_LISTEN=0\.0\.0\.0:8080 accepts calls from other machines/);
     expect(problems({ SVGVEC_HTTP_LISTEN: "0.0.0.0:8080", SVGVEC_AUTH_TOKENS: "0123456789abcdef0123" })).toBe("");
   });

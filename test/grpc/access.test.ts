@@ -186,6 +186,12 @@ describe("listening beyond loopback", () => {
     expect(await started({ SVGVEC_AUTH_TOKENS: TOKEN })).toMatch(/"level":"warn","msg":"bearer tokens travel in plaintext.*SVGVEC_TLS_CERT/);
   });
 
+  it("warns about an HTTP port beyond loopback the same way", async () => {
+    const httpOnly = { SVGVEC_LISTEN: "127.0.0.1:0", SVGVEC_HTTP_LISTEN: "0.0.0.0:0" };
+    expect(await started({ ...httpOnly, SVGVEC_AUTH_TOKENS: TOKEN })).toMatch(/"level":"warn","msg":"bearer tokens travel in plaintext[^"]*","listen":"0\.0\.0\.0:0"/);
+    expect(await started({ ...httpOnly, SVGVEC_ALLOW_UNAUTHENTICATED: "true" })).toMatch(/"msg":"serving without authentication beyond loopback.*"listen":"0\.0\.0\.0:0"/);
+  });
+
   it("warns when told to serve without authentication, and says nothing with tokens and TLS", async () => {
     expect(await started({ SVGVEC_ALLOW_UNAUTHENTICATED: "true" })).toMatch(/"level":"warn","msg":"serving without authentication beyond loopback/);
     const cert = await makeCertificate();
