@@ -96,6 +96,7 @@ export function authInterceptor(check: TokenCheck, log: Logger): Interceptor {
       // Interceptors are not told the protocol; gRPC-Web's content types all start so.
       const grpcWeb = req.header.get("content-type")?.startsWith("application/grpc-web") === true;
       startRequest(grpcWeb ? "grpc-web" : "connect", req.method.name)(failure.code);
+      failure.metadata.set("www-authenticate", 'Bearer realm="svgvec"');
       throw failure;
     }
     return next(req);

@@ -74,7 +74,13 @@ export async function startHttpServer(options: HttpServerOptions, impl: SvgVecIm
       return;
     }
     if (url.pathname.startsWith(rpcPrefix)) {
-      rpc(req, res);
+      // connect-node answers these with an empty body; a curl user deserves to be told what to send.
+      const refusal = rpcRefusal(req, url.pathname.slice(rpcPrefix.length));
+      if (refusal === undefined) rpc(req, res);
+      else {
+        if (refusal.allow !== undefined) res.setHeader("allow", refusal.allow);
+        sendError(res, refusal.status, refusal.code, refusal.message);
+      }
       return;
     }
     const authorized: AuthCheck = () => check?.(headerValue(req.headers.authorization));
@@ -131,6 +137,43 @@ export async function startHttpServer(options: HttpServerOptions, impl: SvgVecIm
         });
         if (server instanceof http.Server) server.closeIdleConnections();
       })),
+  };
+}
+
+const METHODS = new Map(SvgVecService.methods.map((m) => [m.name, m]));
+const METHOD_LIST = [...METHODS.keys()].join(", ");
+
+/** Media types Connect takes for a unary call, and for a streaming one; gRPC-Web's serve both. */
+const UNARY_TYPES = ["application/json", "application/proto"];
+const STREAM_TYPES = ["application/connect+json", "application/connect+proto"];
+
+interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+  allow?: string;
+}
+
+/** Why a request for an svgvec.v1 method cannot be served, in words; undefined when Connect can take it. */
+function rpcRefusal(req: HttpRequest, name: string): Refusal | undefined {
+  const method = METHODS.get(name);
+  if (method === undefined) {
+    return { status: 404, code: "not_found", message: `svgvec.v1.SvgVecService has no method ${name.slice(0, 100)}; it has ${METHOD_LIST}` };
+  }
+  if (req.method !== "POST") {
+    return { status: 405, code: "unimplemented", message: `svgvec.v1 methods are called with POST, not ${String(req.method).slice(0, 20)}`, allow: "POST" };
+  }
+  const type = (headerValue(req.headers["content-type"]) ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type.startsWith("application/grpc-web")) return undefined;
+  const unary = method.methodKind === "unary";
+  if ((unary ? UNARY_TYPES : STREAM_TYPES).includes(type)) return undefined;
+  const want = unary
+    ? "content-type: application/json (or application/proto)"
+    : `content-type: application/connect+json (or application/connect+proto), with each message enveloped, since ${name} streams`;
+  return {
+    status: 415,
+    code: "invalid_argument",
+    message: `${name} over HTTP takes ${want}, or gRPC-Web; the request had ${type === "" ? "no content-type" : `content-type ${type.slice(0, 100)}`}`,
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
@@ -161,7 +162,25 @@ describe("svgvec.v1 over HTTP", () => {
     const type = await call("Search", { text: "dog", k: "many" });
     expect(type.status).toBe(400);
     const res = await fetch(`${base}${PREFIX}Frobnicate`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-    expect(res.status).toBe(404);
+    expect([res.status, ((await res.json()) as { error: { message: string } }).error.message]).toEqual([
+      404,
+      "svgvec.v1.SvgVecService has no method Frobnicate; it has AddImage, StreamAddImages, ListImages, Search, Stats, Remove",
+    ]);
+  });
+
+  it("says what to send instead of an empty answer: the HTTP method, and the content type for unary and streaming calls", async () => {
+    const get = await fetch(`${base}${PREFIX}Search`);
+    expect([get.status, get.headers.get("allow")]).toEqual([405, "POST"]);
+    expect(((await get.json()) as { error: { message: string } }).error.message).toBe("svgvec.v1 methods are called with POST, not GET");
+    const untyped = await fetch(`${base}${PREFIX}Search`, { method: "POST", body: '{"text":"dog"}' });
+    expect(untyped.status).toBe(415);
+    expect(((await untyped.json()) as { error: { message: string } }).error.message).toMatch(/^Search over HTTP takes content-type: application\/json .*the request had (no content-type|content-type text\/plain)/);
+    const unenveloped = await fetch(`${base}${PREFIX}ListImages`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(unenveloped.status).toBe(415);
+    expect(((await unenveloped.json()) as { error: { message: string } }).error.message).toMatch(/application\/connect\+json .*enveloped, since ListImages streams/);
+    // With a charset parameter, JSON is still JSON.
+    const charset = await call("Stats", {}, { "content-type": "application/json; charset=utf-8" });
+    expect(charset.status).toBe(200);
   });
 
   it("serves gRPC-Web, streaming ListImages to a gRPC-Web client", async () => {
@@ -197,14 +216,14 @@ describe("the HTTP port with tokens and TLS", () => {
   });
 
   const post = (path: string, body: string, headers: Record<string, string>) =>
-    new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: Record<string, unknown> }>((resolve, reject) => {
       const req = httpsRequest(
         `https://localhost:${t.app.httpAddress.split(":").pop()}${path}`,
         { method: "POST", ca: readFileSync(cert.certFile), headers: { "content-type": "application/json", ...headers } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> }));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> }));
         },
       );
       req.on("error", reject);
@@ -215,6 +234,7 @@ describe("the HTTP port with tokens and TLS", () => {
     const denied = await post(`${PREFIX}Stats`, "{}", {});
     expect([denied.status, denied.body.code]).toEqual([401, "unauthenticated"]);
     expect(denied.body.message).toMatch(/requires a token: send header authorization: Bearer <token>/);
+    expect(denied.headers["www-authenticate"]).toBe('Bearer realm="svgvec"');
     const wrong = await post(`${PREFIX}Stats`, "{}", { authorization: "Bearer not-the-token-at-all" });
     expect([wrong.status, wrong.body.message]).toEqual([401, "the bearer token is not valid for this server"]);
     const ok = await post(`${PREFIX}Stats`, "{}", { authorization: `Bearer ${TOKEN}` });
