@@ -173,6 +173,7 @@ function card(hit) {
   const id = document.createElement("span");
   id.className = "id";
   id.textContent = `#${hit.id}`;
+  id.title = `#${hit.id}`;
   const similarity = document.createElement("span");
   similarity.className = "similarity";
   similarity.title = "cosine similarity";
