@@ -104,7 +104,7 @@ async function serve(): Promise<number> {
   const { startApp } = await import("../app.js");
   const started = await startApp(config, log);
   app = started;
-  process.stdout.write(`svgvec listening on ${started.address}\n`);
+  process.stdout.write(`svgvec listening on ${started.address}${started.httpAddress === "" ? "" : ` (gRPC), http://${started.httpAddress} (HTTP)`}\n`);
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info("shutting down", { signal });
