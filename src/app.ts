@@ -82,7 +82,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       if (config.httpListen !== "") {
         const unavailable = () => (model.ready ? undefined : `the CLIP model cannot encode now: ${encoderProblem}`);
         const routes: HttpRoute[] = [restRoutes({ impl, log, unavailable }), await pageRoute(), metricsRoute];
-        http = await startHttpServer({ listen: config.httpListen, access: config.access, routes }, impl, log);
+        http = await startHttpServer(
+          { listen: config.httpListen, access: config.access, routes, requestTimeoutMs: config.httpRequestTimeoutMs },
+          impl,
+          log,
+        );
         log.info("svgvec HTTP listening", { address: http.address });
       }
     } catch (e) {

@@ -120,6 +120,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Event-loop delay past which a warning is logged (a step that blocked every call); 0 turns it off. */
   eventLoopWarnMs: number;
+  /** Time an HTTP client has to send a whole request, headers and body, over HTTP/1.1 or HTTP/2. */
+  httpRequestTimeoutMs: number;
   /** Hugging Face endpoint for `svgvec model pull`. */
   hubEndpoint: string;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -290,6 +292,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     upsertBatch: int("SVGVEC_UPSERT_BATCH", 512, 1, 16_384),
     shutdownGraceMs: int("SVGVEC_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     eventLoopWarnMs: int("SVGVEC_EVENT_LOOP_WARN_MS", 500, 0, 600_000),
+    httpRequestTimeoutMs: int("SVGVEC_HTTP_REQUEST_TIMEOUT_MS", 300_000, 1_000, 3_600_000),
     hubEndpoint: str("SVGVEC_HF_ENDPOINT", "https://huggingface.co").replace(/\/+$/, ""),
     logLevel: logLevel as Config["logLevel"],
     unknownSettings: [],

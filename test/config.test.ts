@@ -67,6 +67,7 @@ describe("loadConfig", () => {
     expect(problems({ SVGVEC_LISTEN: "127.0.0.1:65536" })).toMatch(/SVGVEC_LISTEN=127\.0\.0\.1:65536 must be host:port with a port from 0 to 65535/);
     expect(problems({ SVGVEC_HTTP_LISTEN: "0.0.0.0:8080" })).toMatch(/SVGVEC_HTTP_LISTEN=0\.0\.0\.0:8080 accepts calls from other machines/);
     expect(problems({ SVGVEC_HTTP_LISTEN: "0.0.0.0:8080", SVGVEC_AUTH_TOKENS: "0123456789abcdef0123" })).toBe("");
+    expect(problems({ SVGVEC_HTTP_REQUEST_TIMEOUT_MS: "10" })).toMatch(/SVGVEC_HTTP_REQUEST_TIMEOUT_MS/);
   });
 
   it("reads every setting", () => {
@@ -77,6 +78,7 @@ describe("loadConfig", () => {
         SVGVEC_ALLOW_UNAUTHENTICATED: "true",
         SVGVEC_RENDER_QUEUE: "7",
         SVGVEC_EVENT_LOOP_WARN_MS: "0",
+        SVGVEC_HTTP_REQUEST_TIMEOUT_MS: "60000",
         SVGVEC_MILVUS_ADDRESS: "milvus:19530",
         SVGVEC_MILVUS_TOKEN: "root:Milvus",
         SVGVEC_COLLECTION: "icons_v2",
@@ -105,6 +107,7 @@ describe("loadConfig", () => {
     expect(c.logLevel).toBe("debug");
     expect([c.searchConsistency, c.searchNprobe]).toEqual(["bounded", 64]);
     expect([c.access.allowUnauthenticated, c.render.maxQueue, c.eventLoopWarnMs]).toEqual([true, 7, 0]);
+    expect(c.httpRequestTimeoutMs).toBe(60_000);
   });
 
   it("names SVGVEC_ variables that are no setting, with the likeliest intended one", () => {

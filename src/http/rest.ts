@@ -241,7 +241,8 @@ export function restRoutes(opts: RestOptions): HttpRoute {
       await route.handle(call);
       done(call.gone() ? Code.Canceled : STATUS_OK);
     } catch (err) {
-      done(call.gone() ? Code.Canceled : err instanceof HttpRefusal ? refusalCode(err) : statusCode(err));
+      const code = err instanceof HttpRefusal ? refusalCode(err) : statusCode(err);
+      done(call.gone() ? Code.Canceled : cutOff(call) ? Code.DeadlineExceeded : code);
       answerFailure(call, err, log, what);
     }
     return true;
@@ -279,10 +280,22 @@ function refusalCode(err: HttpRefusal): Code {
   return err.status === 413 ? Code.ResourceExhausted : Code.InvalidArgument;
 }
 
+/**
+ * Whether the answer is complete although the route failed: the server answered 408 for a request
+ * whose body did not arrive in time (SVGVEC_HTTP_REQUEST_TIMEOUT_MS), which ended its body early.
+ */
+function cutOff(call: Call): boolean {
+  return call.res.writableEnded;
+}
+
 function answerFailure(call: Call, err: unknown, log: Logger, what: string): void {
   const { res } = call;
   if (call.gone()) {
     log.debug(`${what}: the client left before the answer`, { error: errorMessage(err) });
+    return;
+  }
+  if (cutOff(call)) {
+    log.debug(`${what}: the request did not arrive in time and was answered 408`, { error: errorMessage(err) });
     return;
   }
   if (res.headersSent) {

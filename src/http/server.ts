@@ -39,7 +39,14 @@ export interface HttpServerOptions {
   listen: string;
   access: AccessConfig;
   routes: readonly HttpRoute[];
+  /** Time a client has to send a whole request, headers and body (SVGVEC_HTTP_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
 }
+
+/** How long a connection may carry no request before it is closed: Node's HTTP/1.1 keep-alive timeout, for HTTP/2 too. */
+const IDLE_MS = 5_000;
+/** Time a new connection has to finish its TLS handshake, and a request its headers. */
+const HEADERS_TIMEOUT_MS = 10_000;
 
 /** Headers that no answer of this port goes without. */
 const BASE_HEADERS: Record<string, string> = {
@@ -48,7 +55,7 @@ const BASE_HEADERS: Record<string, string> = {
 };
 
 export async function startHttpServer(options: HttpServerOptions, impl: SvgVecImpl, log: Logger): Promise<HttpServer> {
-  const { listen, access } = options;
+  const { listen, access, requestTimeoutMs } = options;
   const check: TokenCheck | undefined = access.tokens.length > 0 ? tokenCheck(access.tokens, "header") : undefined;
   const rpc = connectNodeAdapter({
     routes: (router) => router.service(SvgVecService, connectImpl(SvgVecService, impl, log)),
@@ -66,6 +73,9 @@ export async function startHttpServer(options: HttpServerOptions, impl: SvgVecIm
 
   const handle = (req: HttpRequest, res: HttpResponse): void => {
     for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
+    if (req instanceof http2.Http2ServerRequest && res instanceof http2.Http2ServerResponse && !req.complete) {
+      limitArrival(req, res, requestTimeoutMs);
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? "/", "http://svgvec.invalid");
@@ -100,11 +110,21 @@ export async function startHttpServer(options: HttpServerOptions, impl: SvgVecIm
     access.tlsCert === ""
       ? http.createServer(handle)
       : http2.createSecureServer(
-          { cert: await readFile(access.tlsCert), key: await readFile(access.tlsKey), allowHTTP1: true },
+          {
+            cert: await readFile(access.tlsCert),
+            key: await readFile(access.tlsKey),
+            allowHTTP1: true,
+            handshakeTimeout: HEADERS_TIMEOUT_MS,
+          },
           handle,
         );
-  // A client that opens connections and never finishes its headers holds nothing for long.
-  if (server instanceof http.Server) server.headersTimeout = 10_000;
+  // A client that opens connections and never finishes its headers holds nothing for long. The
+  // HTTPS server answers HTTP/1.1 with the same machinery, which reads these two settings too.
+  const http1 = server as unknown as Pick<http.Server, "headersTimeout" | "requestTimeout">;
+  http1.headersTimeout = HEADERS_TIMEOUT_MS;
+  http1.requestTimeout = requestTimeoutMs;
+  // Node bounds neither an idle HTTP/2 session nor the arrival of an HTTP/2 request: svgvec does.
+  if (!(server instanceof http.Server)) server.on("session", closeWhenIdle);
   const sockets = new Set<Socket>();
   server.on(access.tlsCert === "" ? "connection" : "secureConnection", (socket: Socket) => {
     sockets.add(socket);
@@ -175,6 +195,49 @@ function rpcRefusal(req: HttpRequest, name: string): Refusal | undefined {
     code: "invalid_argument",
     message: `${name} over HTTP takes ${want}, or gRPC-Web; the request had ${type === "" ? "no content-type" : `content-type ${type.slice(0, 100)}`}`,
   };
+}
+
+/**
+ * Ends a request whose body has not all arrived in time with 408, then resets its stream, which
+ * ends its call and frees what the call held (a StreamAddImages slot, say). Over HTTP/1.1 Node's
+ * requestTimeout does this.
+ */
+function limitArrival(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, ms: number): void {
+  const timer = setTimeout(() => {
+    if (req.complete || res.stream.destroyed) return;
+    if (res.headersSent) {
+      res.stream.close(http2.constants.NGHTTP2_CANCEL);
+      return;
+    }
+    // RFC 9113 8.1: after a complete answer, RST_STREAM with NO_ERROR tells the client to stop sending.
+    res.stream.once("finish", () => res.stream.close(http2.constants.NGHTTP2_NO_ERROR));
+    sendError(
+      res,
+      408,
+      "deadline_exceeded",
+      `the request did not arrive whole within ${ms} ms (SVGVEC_HTTP_REQUEST_TIMEOUT_MS); send its body without pausing`,
+    );
+  }, ms);
+  req.once("end", () => clearTimeout(timer));
+  res.once("close", () => clearTimeout(timer));
+}
+
+/** Closes an HTTP/2 session once it has carried no stream for IDLE_MS, as HTTP/1.1 keep-alive does. */
+function closeWhenIdle(session: http2.ServerHttp2Session): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const wait = () => {
+    timer = setTimeout(() => session.close(), IDLE_MS);
+  };
+  session.on("stream", (stream: http2.ServerHttp2Stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once("close", () => {
+      if (--open === 0 && !session.closed) wait();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+  wait();
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
