@@ -174,7 +174,11 @@ describe.each([
 describe("Search by URL holds a search slot and an add slot, and stops when its caller leaves", () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_MAX_SEARCHES: "1", SVGVEC_MAX_INFLIGHT_ADDS: "1" } });
+    t = await startTestApp({
+      milvusAddress: inject("liteAddress"),
+      // A download timeout far past the test's waits: only the caller leaving can stop the slow one.
+      env: { SVGVEC_MAX_SEARCHES: "1", SVGVEC_MAX_INFLIGHT_ADDS: "1", SVGVEC_FETCH_TIMEOUT_MS: "120000" },
+    });
     await t.client.addImage({ id: 1n, url: corpus.openmoji("1F436") });
     await t.client.addImage({ id: 2n, url: corpus.openmoji("1F431") });
   });
@@ -182,7 +186,7 @@ describe("Search by URL holds a search slot and an add slot, and stops when its 
 
   it("refuses a further search and a further add while its download runs, then serves both", async () => {
     // The slow URL sends headers and never its body: only the caller's deadline ends the search.
-    const slow = failure(t.client.search({ likeUrl: `${corpus.base}/slow` }, { deadline: new Date(Date.now() + 5_000) }));
+    const slow = failure(t.client.search({ likeUrl: `${corpus.base}/slow` }, { deadline: new Date(Date.now() + 3_000) }));
     await waitFor(() => corpus.openSlow() === 1);
     const search = await failure(t.client.search({ likeId: 1n }));
     expect(code(search)).toBe(grpc.status.RESOURCE_EXHAUSTED);
