@@ -1,15 +1,20 @@
 /**
- * Search benchmark: the service under load from ghz, next to its two parts
- * measured bare in the same run: the text encoder (full-size ViT-B/32 text
- * tower, random weights) and a Milvus search of the same collection.
+ * Search benchmark: the service under load from ghz, for each kind of query (a text, a stored
+ * record's id, an SVG's URL), next to their parts measured bare in the same run: the text encoder
+ * (full-size ViT-B/32 text tower, random weights), the image path (download over loopback, render,
+ * ViT-B/32 image tower), a Milvus read of one record's vector and a Milvus search of the same
+ * collection.
  *
- * Every ghz request has its own text, never sent before, so the query cache never answers.
+ * Every ghz text and every SVG is new, never sent before, so neither the query cache nor the
+ * embedding cache answers; ids are drawn at random from the stored ones.
  *
  * Usage: npx tsx bench/search.ts [--milvus lite|standalone] [--consistency strong|bounded]
- *        [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400]
+ *        [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400] [--queries text,id,url]
  * Needs ghz (go install github.com/bojand/ghz/cmd/ghz@v0.120.0).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { readFile, mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,6 +27,8 @@ import { ClipModel } from "../src/clip/clip.js";
 import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { MILVUS_CHANNEL_OPTIONS, MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
+import { ImagePipeline } from "../src/pipeline/image-pipeline.js";
+import { OPENMOJI_DIR, openmojiCatalogue } from "../test/helpers/corpus.js";
 import { startStandalone } from "../test/helpers/milvus.js";
 import { ghz } from "../test/helpers/ghz.js";
 import { python } from "../test/helpers/models.js";
@@ -35,6 +42,7 @@ const { values } = parseArgs({
     requests: { type: "string", default: "400" },
     model: { type: "string", default: join(REPO_ROOT, ".cache/models/ViT-B-32__random-dynamic") },
     consistency: { type: "string", default: "strong" },
+    queries: { type: "string", default: "text,id,url" },
   },
 });
 const CONSISTENCY = values.consistency === "bounded" ? "bounded" : "strong";
@@ -42,6 +50,8 @@ const SIZES = values.sizes!.split(",").map(Number);
 const CONCURRENCY = values.concurrency!.split(",").map(Number);
 const REQUESTS = Number(values.requests);
 const MODEL_DIR = values.model!;
+type QueryKind = "text" | "id" | "url";
+const QUERIES = values.queries!.split(",").filter((q): q is QueryKind => q === "text" || q === "id" || q === "url");
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
@@ -63,7 +73,8 @@ async function waitForIndex(address: string, collection: string, rows: number): 
   try {
     for (;;) {
       const p = await client.getIndexBuildProgress({ collection_name: collection, field_name: "vector" });
-      if (p.status.error_code !== "Success") return `index progress not reported (${p.status.reason})`;
+      // Milvus Lite answers without a status at all.
+      if (p.status?.error_code !== "Success") return `index progress not reported (${p.status?.reason ?? "no status"})`;
       if (Number(p.indexed_rows) >= rows) return `index built over ${p.indexed_rows} rows after ${((performance.now() - t0) / 1000).toFixed(0)} s`;
       if (performance.now() - t0 > 900_000) return `index over ${p.indexed_rows} of ${rows} rows after 900 s; measured anyway`;
       await new Promise((r) => setTimeout(r, 2_000));
@@ -73,16 +84,55 @@ async function waitForIndex(address: string, collection: string, rows: number): 
   }
 }
 
+/**
+ * A loopback server of OpenMoji SVGs, each made unique by its path (a comment with it appended), so
+ * every search by URL downloads, renders and embeds an SVG never seen before.
+ */
+async function startSvgServer(): Promise<{ url(key: string): string; close(): Promise<void> }> {
+  const files = openmojiCatalogue().map((e) => join(OPENMOJI_DIR, `${e.hexcode}.svg`));
+  const server = http.createServer((req, res) => {
+    const key = /^\/q\/([\w.-]{1,100})\.svg$/.exec(req.url ?? "")?.[1];
+    if (key === undefined) return void res.writeHead(404).end();
+    let hash = 0;
+    for (const ch of key) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+    readFile(files[hash % files.length]!).then(
+      (svg) => {
+        // A comment may not hold "--".
+        const body = Buffer.concat([svg, Buffer.from(`<!-- ${key.replaceAll("-", "_")} -->`)]);
+        res.writeHead(200, { "content-type": "image/svg+xml", "content-length": String(body.length) }).end(body);
+      },
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: (key) => `${base}/q/${key}.svg`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
 let ghzCalls = 0;
 
-async function load(address: string, concurrency: number): Promise<{ p50: number; p95: number; p99: number; qps: number; errors: number }> {
-  const r = await ghz(address, {
-    call: "svgvec.v1.SvgVecService/Search",
-    // Texts unique to this call too, so neither the warm-up nor an earlier level fills the query cache.
-    data: `{"text": "icon {{.RequestNumber}} of load ${ghzCalls++} at ${Date.now()}", "k": 10}`,
-    requests: REQUESTS,
-    concurrency,
-  });
+/** One ghz request of the kind, unique to this call of load so that no earlier level fills a cache. */
+function requestData(kind: QueryKind, size: number, svgs: { url(key: string): string }): string {
+  const run = `${ghzCalls++}-${Date.now()}`;
+  switch (kind) {
+    case "text":
+      return `{"text": "icon {{.RequestNumber}} of load ${run}", "k": 10}`;
+    case "id":
+      return `{"like_id": "{{randomInt 0 ${size}}}", "k": 10}`;
+    case "url":
+      return `{"like_url": "${svgs.url(`{{.RequestNumber}}-${run}`)}", "k": 10}`;
+  }
+}
+
+async function load(
+  address: string,
+  concurrency: number,
+  data: string,
+): Promise<{ p50: number; p95: number; p99: number; qps: number; errors: number }> {
+  const r = await ghz(address, { call: "svgvec.v1.SvgVecService/Search", data, requests: REQUESTS, concurrency });
   const at = (p: number) => (r.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? NaN) / 1e6;
   const errors = Object.entries(r.statusCodeDistribution).filter(([k]) => k !== "OK").reduce((a, [, n]) => a + n, 0);
   return { p50: at(50), p95: at(95), p99: at(99), qps: r.rps, errors };
@@ -91,6 +141,7 @@ async function load(address: string, concurrency: number): Promise<{ p50: number
 async function main(): Promise<void> {
   await generateModel({ preset: "vit-b-32", batch: "dynamic", out: MODEL_DIR, python: python() });
   const dataDir = await mkdtemp(join(tmpdir(), "svgvec-bench-"));
+  const svgs = await startSvgServer();
   const milvus =
     values.milvus === "standalone"
       ? await startStandalone()
@@ -107,8 +158,20 @@ async function main(): Promise<void> {
       await model.embedText(`icon ${i} of load 99 at ${Date.now()}`);
       enc.push(performance.now() - t0);
     }
-    await model.release();
     const encP50 = pct(enc, 50);
+
+    // Bare image path: download, render and image encoder, each SVG new, one at a time.
+    const benchConfig = loadConfig({ ...process.env, SVGVEC_FETCH_ALLOW_PRIVATE: "true", SVGVEC_MODEL_DIR: MODEL_DIR });
+    const pipeline = new ImagePipeline(model, benchConfig.fetch, benchConfig.render, 0);
+    const image: number[] = [];
+    for (let i = -5; i < 50; i++) {
+      const t0 = performance.now();
+      await pipeline.embed(await pipeline.fetch(svgs.url(`bare-${i}`)));
+      if (i >= 0) image.push(performance.now() - t0);
+    }
+    await pipeline.close();
+    await model.release();
+    const imageP50 = pct(image, 50);
 
     for (const size of SIZES) {
       const collection = `search_${size}_${Date.now()}`;
@@ -132,9 +195,19 @@ async function main(): Promise<void> {
         await store.search(v, 10, 16, CONSISTENCY);
         bare.push(performance.now() - t0);
       }
+      // A search by id first reads the record's vector (Strong, like every svgvec read).
+      const reads: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const id = BigInt(Math.floor(Math.random() * size));
+        const t0 = performance.now();
+        await store.get(id, true);
+        reads.push(performance.now() - t0);
+      }
       const info = await store.info();
       await store.close();
       const milvusP50 = pct(bare, 50);
+      const readP50 = pct(reads, 50);
+      const parts: Record<QueryKind, number> = { text: encP50 + milvusP50, id: readP50 + milvusP50, url: imageP50 + milvusP50 };
 
       const config = loadConfig({
         ...process.env,
@@ -144,20 +217,28 @@ async function main(): Promise<void> {
         SVGVEC_MODEL_DIR: MODEL_DIR,
         SVGVEC_LOG_LEVEL: "error",
         SVGVEC_SEARCH_CONSISTENCY: CONSISTENCY,
+        // The SVGs of searches by URL come from loopback.
+        SVGVEC_FETCH_ALLOW_PRIVATE: "true",
       });
       const app = await startApp(config, createLogger("error"));
       try {
-        await load(app.address, 1); // warm-up
+        for (const kind of QUERIES) await load(app.address, 1, requestData(kind, size, svgs)); // warm-up
         lines.push(`\n${size.toLocaleString("en")} vectors, ${values.milvus} Milvus (${info.indexType}, nprobe 16, ${CONSISTENCY} consistency), ${new Date().toISOString()}`);
-        lines.push(`bare text encoder p50 ${encP50.toFixed(1)} ms, bare Milvus search p50 ${milvusP50.toFixed(1)} ms (p99 ${pct(bare, 99).toFixed(1)} ms), sum ${(encP50 + milvusP50).toFixed(1)} ms; ${indexWait}\n`);
-        lines.push("| concurrency | requests | p50 ms | p95 ms | p99 ms | QPS | errors | p50 / (encoder + Milvus) | p99 / p50 |");
-        lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        for (const c of CONCURRENCY) {
-          const r = await load(app.address, c);
-          lines.push(
-            `| ${c} | ${REQUESTS} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.qps.toFixed(1)} | ${r.errors} | ` +
-              `${(r.p50 / (encP50 + milvusP50)).toFixed(2)} | ${(r.p99 / r.p50).toFixed(2)} |`,
-          );
+        lines.push(
+          `bare parts p50: text encoder ${encP50.toFixed(1)} ms; image path (download, render, image encoder) ${imageP50.toFixed(1)} ms; ` +
+            `Milvus read of one vector ${readP50.toFixed(1)} ms; Milvus search ${milvusP50.toFixed(1)} ms (p99 ${pct(bare, 99).toFixed(1)} ms); ${indexWait}`,
+        );
+        lines.push("parts: text = text encoder + search; id = read + search; url = image path + search\n");
+        lines.push("| query | concurrency | requests | p50 ms | p95 ms | p99 ms | QPS | errors | p50 / parts | p99 / p50 |");
+        lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (const kind of QUERIES) {
+          for (const c of CONCURRENCY) {
+            const r = await load(app.address, c, requestData(kind, size, svgs));
+            lines.push(
+              `| ${kind} | ${c} | ${REQUESTS} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.qps.toFixed(1)} | ${r.errors} | ` +
+                `${(r.p50 / parts[kind]).toFixed(2)} | ${(r.p99 / r.p50).toFixed(2)} |`,
+            );
+          }
         }
       } finally {
         await app.close();
@@ -166,6 +247,7 @@ async function main(): Promise<void> {
       lines.length = 0;
     }
   } finally {
+    await svgs.close();
     await milvus.stop();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -27,7 +27,17 @@ import { InvalidArgumentError, SvgVecError } from "../errors.js";
 import type { AddOutcome as ServiceOutcome, ImageService, StreamItem } from "../service/image-service.js";
 import { type Deployment, type ImageRecord, URL_MAX_LENGTH } from "../store/milvus-store.js";
 import { codeName, statusCode, statusMessage } from "./status.js";
-import { requireId, requireK, requireLimit, requireNprobe, requirePageSize, requireText, requireUrl } from "./validate.js";
+import {
+  requireExcludeIds,
+  requireId,
+  requireK,
+  requireLimit,
+  requireMinSimilarity,
+  requireNprobe,
+  requirePageSize,
+  requireQuery,
+  requireUrl,
+} from "./validate.js";
 
 export type SvgVecImpl = ServiceImpl<typeof SvgVecService>;
 
@@ -102,9 +112,12 @@ export function createSvgVecImpl(service: ImageService): SvgVecImpl {
 
     async search(req, ctx) {
       requireDecoded(req);
-      const text = requireText(req.text);
+      const query = requireQuery(req);
       const k = requireK(req.k);
-      return searchResponse(await service.search(text, k, requireNprobe(req.nprobe), ctx.signal));
+      const nprobe = requireNprobe(req.nprobe);
+      const minSimilarity = requireMinSimilarity(req.minSimilarity);
+      const excludeIds = requireExcludeIds(req.excludeIds);
+      return searchResponse(await service.find(query, { k, nprobe, minSimilarity, excludeIds, signal: ctx.signal }));
     },
 
     async stats(req) {

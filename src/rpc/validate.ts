@@ -2,6 +2,7 @@
  * Input checks for every RPC. Each failure names the field and says what to send instead.
  */
 import { InvalidArgumentError } from "../errors.js";
+import type { SearchQuery } from "../service/image-service.js";
 import { MAX_WINDOW, URL_MAX_LENGTH } from "../store/milvus-store.js";
 
 export const TEXT_MAX_LENGTH = 1000;
@@ -83,4 +84,60 @@ export function requireNprobe(nprobe: number | undefined, field = "nprobe"): num
     throw new InvalidArgumentError(field, `is ${nprobe}; send 1 to ${MAX_NPROBE} (clusters probed), or leave it out for the server default`);
   }
   return nprobe;
+}
+
+/** The query fields of a SearchRequest, as the generated message carries them. */
+export interface QueryFields {
+  text: string;
+  likeUrl: string;
+  likeId?: bigint | undefined;
+  includeSelf: boolean;
+}
+
+/**
+ * Exactly one of text, like_url and like_id. The proto cannot say so without moving text into a
+ * oneof, which would change the generated API of every client, so it is checked here.
+ */
+export function requireQuery(req: QueryFields): SearchQuery {
+  const given = [
+    req.text !== "" ? "text" : undefined,
+    req.likeUrl !== "" ? "like_url" : undefined,
+    req.likeId !== undefined ? "like_id" : undefined,
+  ].filter((f): f is string => f !== undefined);
+  if (given.length > 1) {
+    throw new InvalidArgumentError(
+      given.join(" and "),
+      `are ${given.length === 2 ? "both" : "all"} set; a search takes exactly one of text, like_url and like_id, so send only the one to search by`,
+    );
+  }
+  if (req.includeSelf && req.likeId === undefined) {
+    throw new InvalidArgumentError("include_self", "applies only to a search by like_id; leave it out, or send like_id");
+  }
+  if (req.likeId !== undefined) return { kind: "id", id: req.likeId, includeSelf: req.includeSelf };
+  if (req.likeUrl !== "") return { kind: "url", url: requireUrl(req.likeUrl, "like_url") };
+  if (req.text.trim() === "") {
+    throw new InvalidArgumentError(
+      "text",
+      "is empty; send the words to search for, e.g. \"red heart\", or search by image with like_url or like_id",
+    );
+  }
+  return { kind: "text", text: requireText(req.text) };
+}
+
+export function requireMinSimilarity(min: number | undefined, field = "min_similarity"): number | undefined {
+  if (min === undefined) return undefined;
+  if (!Number.isFinite(min) || min < -1 || min > 1) {
+    throw new InvalidArgumentError(field, `is ${min}; send a cosine similarity from -1 to 1, or leave it out for every hit`);
+  }
+  return min;
+}
+
+/** Most ids one search may exclude: each one lengthens the filter Milvus parses for the call. */
+export const MAX_EXCLUDE_IDS = 1024;
+
+export function requireExcludeIds(ids: readonly bigint[], field = "exclude_ids"): readonly bigint[] {
+  if (ids.length > MAX_EXCLUDE_IDS) {
+    throw new InvalidArgumentError(field, `has ${ids.length} ids; send at most ${MAX_EXCLUDE_IDS}, or narrow the search with min_similarity`);
+  }
+  return ids;
 }

@@ -1,6 +1,6 @@
 /**
  * What svgvec does, independent of how it is called: add (upsert) images by
- * URL, stream many adds, list, search by text, describe and remove. The gRPC
+ * URL, stream many adds, list, search by text or by image, describe and remove. The gRPC
  * edge validates input and maps errors; everything else lives here.
  *
  * Writes go to Milvus in batches (natural batching: one upsert per batch, with
@@ -9,7 +9,7 @@
  * out at once.
  */
 import { LRUCache } from "lru-cache";
-import { LimitError, StoreRejectedError, SvgVecError, errorMessage } from "../errors.js";
+import { LimitError, NotFoundError, StoreRejectedError, SvgVecError, errorMessage } from "../errors.js";
 import { Batcher } from "../batcher.js";
 import { type ClipModel, type ClipModelInfo, MAX_DYNAMIC_BATCH } from "../clip/clip.js";
 import type { ImagePipeline } from "../pipeline/image-pipeline.js";
@@ -48,6 +48,23 @@ export interface StreamSummary {
 
 /** Failures listed in a stream's summary; the rest are only counted, so memory stays bounded. */
 export const MAX_LISTED_FAILURES = 1000;
+
+/** What a search looks for: the embedding of a text, of the SVG at a URL, or a stored record's vector. */
+export type SearchQuery =
+  | { kind: "text"; text: string }
+  | { kind: "url"; url: string }
+  | { kind: "id"; id: bigint; includeSelf: boolean };
+
+export interface SearchOptions {
+  k: number;
+  /** Clusters probed; the server's default when left out. */
+  nprobe?: number;
+  /** Only hits at or above this similarity. */
+  minSimilarity?: number;
+  /** Ids never returned; they do not take places among the k. */
+  excludeIds?: readonly bigint[];
+  signal?: AbortSignal;
+}
 
 export interface Stats {
   totalImages: number;
@@ -296,11 +313,40 @@ export class ImageService {
 
   /** Searches by the text's embedding; a caller that leaves while its query waits for the encoder frees its place. */
   async search(text: string, k: number, nprobe?: number, signal?: AbortSignal): Promise<SearchHit[]> {
+    return this.find({ kind: "text", text }, { k, ...(nprobe !== undefined ? { nprobe } : {}), ...(signal ? { signal } : {}) });
+  }
+
+  /**
+   * The k stored records nearest to the query, best first, holding one of SVGVEC_MAX_SEARCHES
+   * slots throughout. A record searched for by id is left out of its own hits unless asked for.
+   */
+  async find(query: SearchQuery, opts: SearchOptions): Promise<SearchHit[]> {
     return this.searchLimit.run(async () => {
-      const vector = await this.embedQuery(text, signal);
-      signal?.throwIfAborted();
-      return this.store.search(vector, k, nprobe ?? this.options.nprobe, this.options.searchConsistency);
+      const vector = await this.queryVector(query, opts.signal);
+      opts.signal?.throwIfAborted();
+      const exclude = new Set(opts.excludeIds);
+      if (query.kind === "id" && !query.includeSelf) exclude.add(query.id);
+      const hits = await this.store.search(vector, opts.k, opts.nprobe ?? this.options.nprobe, this.options.searchConsistency, [...exclude]);
+      const min = opts.minSimilarity;
+      return min === undefined ? hits : hits.filter((h) => h.similarity >= min);
     });
+  }
+
+  private async queryVector(query: SearchQuery, signal: AbortSignal | undefined): Promise<ArrayLike<number>> {
+    switch (query.kind) {
+      case "text":
+        return this.embedQuery(query.text, signal);
+      case "url":
+        // A download and render like an add's, so it counts against the same limit as AddImage.
+        return this.addLimit.run(async () => this.pipeline.embed(await this.pipeline.fetch(query.url, signal), signal));
+      case "id": {
+        const record = await this.store.get(query.id, true);
+        if (record?.vector === undefined) {
+          throw new NotFoundError(`like_id: no stored record has id ${query.id}; add it first, or search by text or like_url`);
+        }
+        return record.vector;
+      }
+    }
   }
 
   async stats(): Promise<Stats> {

@@ -342,8 +342,19 @@ export class MilvusStore {
     return this.nlist === undefined ? nprobe : Math.min(nprobe, this.nlist);
   }
 
-  async search(vector: ArrayLike<number>, k: number, nprobe: number, consistency: "strong" | "bounded" = "strong"): Promise<SearchHit[]> {
+  /**
+   * The k records nearest to vector, best first. Excluded ids are filtered out inside Milvus, so
+   * they never take a place among the k.
+   */
+  async search(
+    vector: ArrayLike<number>,
+    k: number,
+    nprobe: number,
+    consistency: "strong" | "bounded" = "strong",
+    excludeIds: readonly bigint[] = [],
+  ): Promise<SearchHit[]> {
     const params = { nprobe: this.nprobeFor(nprobe) };
+    const filter = excludeIds.length > 0 ? { filter: notIdFilter(excludeIds) } : {};
     const res = await this.call("search", () =>
       this.client.search({
         collection_name: this.opts.collection,
@@ -352,6 +363,7 @@ export class MilvusStore {
         limit: k,
         metric_type: INDEX.metric,
         params,
+        ...filter,
         output_fields: ["id", "url"],
         consistency_level: consistency === "strong" ? STRONG : ConsistencyLevelEnum.Bounded,
       }),
@@ -471,6 +483,14 @@ function idFilter(ids: readonly bigint[]): string {
   const parts = literal.length > 0 ? [`id in [${literal.join(",")}]`] : [];
   if (literal.length < ids.length) parts.push(`id < ${ITERATOR_START}`);
   return parts.join(" or ");
+}
+
+/** A filter for every id but these; ids are bigints, so the expression holds nothing but digits and signs. */
+export function notIdFilter(ids: readonly bigint[]): string {
+  const literal = ids.filter((id) => id !== MIN_INT64);
+  const parts = literal.length > 0 ? [`id not in [${literal.join(",")}]`] : [];
+  if (literal.length < ids.length) parts.push(`id >= ${ITERATOR_START}`);
+  return parts.join(" and ");
 }
 
 function outputFields(includeVector: boolean): string[] {

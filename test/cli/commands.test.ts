@@ -60,6 +60,30 @@ describe("svgvec client commands", () => {
     expect(json.hits.map((h) => h.id).sort()).toEqual(["-1", "101", "9007199254740993"]);
   });
 
+  it("search: --like ID and --like-url URL search by image, with --include-self, --exclude and --min-similarity", async () => {
+    type Found = { like?: string; likeUrl?: string; hits: Array<{ id: string; similarity: number }> };
+    const found = async (args: string[]): Promise<Found> => {
+      const run = await svgvec(["search", ...args, "--json"], { env });
+      expect(run.code, run.stderr).toBe(0);
+      return jsonLines(run)[0] as Found;
+    };
+    // -1 is the only dog; 101 and 9007199254740993 hold the same cat.
+    const self = await found(["--like", "-1", "--include-self", "-k", "3"]);
+    expect(self.like).toBe("-1");
+    expect(self.hits[0]).toMatchObject({ id: "-1" });
+    expect(self.hits[0]!.similarity).toBeGreaterThanOrEqual(0.999);
+    expect((await found(["--like", "-1"])).hits.map((h) => h.id).sort()).toEqual(["101", "9007199254740993"]);
+    expect((await found(["--like", "-1", "--exclude", "101,-5"])).hits.map((h) => h.id)).toEqual(["9007199254740993"]);
+    const byUrl = await found(["--like-url", corpus.openmoji("1F436"), "-k", "1"]);
+    expect([byUrl.likeUrl, byUrl.hits.map((h) => h.id)]).toEqual([corpus.openmoji("1F436"), ["-1"]]);
+    const cat = await found(["--like", "101", "--min-similarity", "0.999"]);
+    expect(cat.hits.map((h) => h.id)).toEqual(["9007199254740993"]);
+    expect((await svgvec(["search", "--like", "-1", "--min-similarity", "1"], { env })).stdout).toBe("no hits\n");
+    const missing = await svgvec(["search", "--like", "5"], { env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^svgvec search: like_id: no stored record has id 5.*\(NOT_FOUND\)\n$/);
+  });
+
   it("list: table, jsonl and csv, with vectors and a limit", async () => {
     const table = await svgvec(["list"], { env });
     expect(table.code).toBe(0);
@@ -140,6 +164,13 @@ describe("svgvec client commands", () => {
       [["rm", "9223372036854775808"], /is not an id: ids are whole numbers from -9223372036854775808 to 9223372036854775807/],
       [["search"], /search needs a TEXT/],
       [["search", "dog", "-k", "0"], /-k must be a whole number from 1 to 16384/],
+      [["search", "dog", "--like", "1"], /search takes one of TEXT, --like ID and --like-url URL, not TEXT and --like/],
+      [["search", "--like", "1", "--like-url", "http://a/b.svg"], /not --like and --like-url/],
+      [["search", "--like", "x"], /"x" is not an id/],
+      [["search", "dog", "--include-self"], /--include-self applies only to --like ID/],
+      [["search", "dog", "--min-similarity", "1.5"], /--min-similarity must be a number from -1 to 1, not "1.5"/],
+      [["search", "dog", "--min-similarity", "NaN"], /--min-similarity must be a number from -1 to 1/],
+      [["search", "dog", "--exclude", "1,x"], /"x" is not an id/],
       [["list", "--format", "xml"], /--format must be one of table, jsonl, csv/],
       [["list", "--bogus"], /Unknown option '--bogus'/],
       [["stats", "--timeout", "soon"], /--timeout must be a whole number/],

@@ -12,7 +12,7 @@ import { REPO_ROOT } from "../../src/models/generate.js";
 import { type ClientTestServers, startClientTestServers } from "../helpers/client-servers.js";
 
 const TOKEN = "go-client-token-0123456789abcdef";
-const GO_TESTS = ["TestRoundTrip", "TestStatusCodes", "TestCallTimeout", "TestToken", "TestTLS", "TestOptionErrors"];
+const GO_TESTS = ["TestRoundTrip", "TestStatusCodes", "TestCallTimeout", "TestToken", "TestTLS", "TestOptionErrors", "TestSearchByImage"];
 
 interface GoRun {
   code: number;

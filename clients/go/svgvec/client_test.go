@@ -407,3 +407,61 @@ func TestOptionErrors(t *testing.T) {
 		t.Fatal("WithCallTimeout(0) dialled; want an error")
 	}
 }
+
+func TestSearchByImage(t *testing.T) {
+	s := serverFromEnv(t)
+	c := dial(t, s)
+	ids := []int64{401, 402, 403}
+	forget(t, c, ids...)
+	for i, url := range []string{s.dog, s.cat, s.cat} {
+		if _, err := c.AddImage(callCtx(t), &svgvecv1.AddImageRequest{Id: proto.Int64(ids[i]), Url: url}); err != nil {
+			t.Fatalf("AddImage(%d): %v", ids[i], err)
+		}
+	}
+	search := func(req *svgvecv1.SearchRequest) map[int64]float32 {
+		t.Helper()
+		res, err := c.Search(callCtx(t), req)
+		if err != nil {
+			t.Fatalf("Search(%v): %v", req, err)
+		}
+		hits := map[int64]float32{}
+		for _, h := range res.GetHits() {
+			hits[h.GetId()] = h.GetSimilarity()
+		}
+		return hits
+	}
+
+	// Other tests store the same SVGs under other ids, which tie with these: look for ids, not ranks.
+	if hits := search(&svgvecv1.SearchRequest{LikeId: proto.Int64(402), IncludeSelf: true, K: proto.Int32(1000)}); hits[402] < 0.999 {
+		t.Fatalf("Search by id 402 with include_self has it at similarity %f; want >= 0.999 (hits %v)", hits[402], hits)
+	}
+	hits := search(&svgvecv1.SearchRequest{LikeId: proto.Int64(402), ExcludeIds: []int64{403}, K: proto.Int32(1000)})
+	if _, ok := hits[402]; ok {
+		t.Fatalf("Search by id 402 without include_self returned 402: %v", hits)
+	}
+	if _, ok := hits[403]; ok {
+		t.Fatalf("Search with exclude_ids [403] returned 403: %v", hits)
+	}
+	near := search(&svgvecv1.SearchRequest{LikeId: proto.Int64(402), MinSimilarity: proto.Float32(0.999), K: proto.Int32(1000)})
+	if near[403] < 0.999 {
+		t.Fatalf("Search with min_similarity 0.999 lacks 403, the same SVG as 402: %v", near)
+	}
+	for id, sim := range near {
+		if sim < 0.999 {
+			t.Fatalf("Search with min_similarity 0.999 returned %d at %f", id, sim)
+		}
+	}
+	if hits := search(&svgvecv1.SearchRequest{LikeUrl: s.dog, K: proto.Int32(1000)}); hits[401] < 0.999 {
+		t.Fatalf("Search by the dog's URL has 401 (the dog) at %f; want >= 0.999", hits[401])
+	}
+
+	_, err := c.Search(callCtx(t), &svgvecv1.SearchRequest{LikeId: proto.Int64(499)})
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("Search by a missing id got %v; want NOT_FOUND", err)
+	}
+	_, err = c.Search(callCtx(t), &svgvecv1.SearchRequest{Text: "dog", LikeUrl: s.dog})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("Search with text and like_url got %v; want INVALID_ARGUMENT", err)
+	}
+	forget(t, c, ids...)
+}

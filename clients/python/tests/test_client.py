@@ -15,6 +15,7 @@ from svgvec_client import (
     DeadlineExceededError,
     FailedPreconditionError,
     InvalidArgumentError,
+    NotFoundError,
     StreamItem,
     SvgVecClient,
     SvgVecError,
@@ -187,9 +188,32 @@ def test_an_unreachable_svg_raises_failed_precondition(client: SvgVecClient, url
     assert 5101 not in {i.id for i in client.list_images()}
 
 
-def test_no_rpc_answers_not_found_for_a_missing_id(client: SvgVecClient) -> None:
-    # Remove is the one RPC that names an existing record; it answers a missing one with removed=false.
+def test_remove_answers_a_missing_id_with_false(client: SvgVecClient) -> None:
     assert client.remove(5201) is False
+
+
+def test_search_by_image(client: SvgVecClient, dog_url: str, cat_url: str) -> None:
+    client.stream_add_images([(5301, dog_url), (5302, cat_url), (5303, cat_url)])
+    # Other tests may have stored the same SVGs under other ids: those tie with the ids here.
+    mine = client.search(like_id=5302, include_self=True, k=1000)
+    assert 5302 in {h.id for h in mine}
+    assert mine[0].similarity >= 0.999
+    others = client.search(like_id=5302, exclude_ids=[5303], k=1000)
+    assert {5302, 5303}.isdisjoint(h.id for h in others)
+    assert 5301 in {h.id for h in others}
+    close = client.search(like_id=5302, min_similarity=0.999, k=1000)
+    assert 5303 in {h.id for h in close} and all(h.similarity >= 0.999 for h in close)
+    by_url = client.search(like_url=dog_url, k=1)
+    assert by_url[0].similarity >= 0.999
+    assert by_url[0].url == dog_url
+    with pytest.raises(NotFoundError) as missing:
+        client.search(like_id=5399)
+    assert "5399" in missing.value.details
+    with pytest.raises(InvalidArgumentError) as both:
+        client.search("a dog", like_id=5301)
+    assert both.value.details.startswith("text and like_id: ")
+    for id_ in (5301, 5302, 5303):
+        client.remove(id_)
 
 
 def test_a_call_past_its_timeout_raises_deadline_exceeded(client: SvgVecClient) -> None:

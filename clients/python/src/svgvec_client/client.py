@@ -150,11 +150,33 @@ class SvgVecClient:
         request = pb.ListImagesRequest(limit=limit, page_size=page_size, include_vectors=include_vectors)
         return self._list(request, self._deadline(timeout))
 
-    def search(self, text: str, k: int = 10, nprobe: int | None = None, *, timeout: float | None = None) -> list[SearchHit]:
-        """The k stored images most similar to text, best first. nprobe None uses the server's default."""
-        request = pb.SearchRequest(text=text, k=k)
+    def search(
+        self,
+        text: str = "",
+        k: int = 10,
+        nprobe: int | None = None,
+        *,
+        like_id: int | None = None,
+        like_url: str = "",
+        include_self: bool = False,
+        min_similarity: float | None = None,
+        exclude_ids: Iterable[int] = (),
+        timeout: float | None = None,
+    ) -> list[SearchHit]:
+        """The k stored images most similar to the query, best first. nprobe None uses the server's default.
+
+        The query is exactly one of ``text``, ``like_url`` (an SVG the server downloads and embeds
+        like an add, without storing it) and ``like_id`` (a stored record's vector; the record itself
+        is left out unless ``include_self``). ``min_similarity`` keeps only hits at or above it;
+        ``exclude_ids`` (at most 1,024) are never returned and do not count towards k.
+        """
+        request = pb.SearchRequest(text=text, k=k, like_url=like_url, include_self=include_self, exclude_ids=list(exclude_ids))
         if nprobe is not None:
             request.nprobe = nprobe
+        if like_id is not None:
+            request.like_id = like_id
+        if min_similarity is not None:
+            request.min_similarity = min_similarity
         return [hit_from(h) for h in self._unary(self._stub.Search, request, timeout).hits]
 
     def stats(self, *, timeout: float | None = None) -> Stats:

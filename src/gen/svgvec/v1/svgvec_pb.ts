@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file svgvec/v1/svgvec.proto.
  */
 export const file_svgvec_v1_svgvec: GenFile = /*@__PURE__*/
-  fileDesc("ChZzdmd2ZWMvdjEvc3ZndmVjLnByb3RvEglzdmd2ZWMudjEiVgoFSW1hZ2USCgoCaWQYASABKAMSCwoDdXJsGAIgASgJEg4KBnZlY3RvchgDIAMoAhIQCghhZGRlZF9hdBgEIAEoCRISCgp1cGRhdGVkX2F0GAUgASgJIk4KD0FkZEltYWdlUmVxdWVzdBIPCgJpZBgBIAEoA0gAiAEBEgsKA3VybBgCIAEoCRIWCg5pbmNsdWRlX3ZlY3RvchgDIAEoCEIFCgNfaWQiWwoQQWRkSW1hZ2VSZXNwb25zZRIfCgVpbWFnZRgBIAEoCzIQLnN2Z3ZlYy52MS5JbWFnZRImCgdvdXRjb21lGAIgASgOMhUuc3ZndmVjLnYxLkFkZE91dGNvbWUiPQoWU3RyZWFtQWRkSW1hZ2VzUmVxdWVzdBIPCgJpZBgBIAEoA0gAiAEBEgsKA3VybBgCIAEoCUIFCgNfaWQiUwoLSXRlbUZhaWx1cmUSCgoCaWQYASABKAMSCwoDdXJsGAIgASgJEgwKBGNvZGUYAyABKAkSDgoGcmVhc29uGAQgASgJEg0KBWluZGV4GAUgASgEIpkBChdTdHJlYW1BZGRJbWFnZXNSZXNwb25zZRIQCghyZWNlaXZlZBgBIAEoBBINCgVhZGRlZBgCIAEoBBIQCghyZXBsYWNlZBgDIAEoBBIOCgZmYWlsZWQYBCABKAQSKAoIZmFpbHVyZXMYBSADKAsyFi5zdmd2ZWMudjEuSXRlbUZhaWx1cmUSEQoJdW5jaGFuZ2VkGAYgASgEIk4KEUxpc3RJbWFnZXNSZXF1ZXN0EhcKD2luY2x1ZGVfdmVjdG9ycxgBIAEoCBINCgVsaW1pdBgCIAEoBBIRCglwYWdlX3NpemUYAyABKA0iNgoSTGlzdEltYWdlc1Jlc3BvbnNlEiAKBmltYWdlcxgBIAMoCzIQLnN2Z3ZlYy52MS5JbWFnZSJTCg1TZWFyY2hSZXF1ZXN0EgwKBHRleHQYASABKAkSDgoBaxgCIAEoBUgAiAEBEhMKBm5wcm9iZRgDIAEoDUgBiAEBQgQKAl9rQgkKB19ucHJvYmUiOAoJU2VhcmNoSGl0EgoKAmlkGAEgASgDEgsKA3VybBgCIAEoCRISCgpzaW1pbGFyaXR5GAMgASgCIjQKDlNlYXJjaFJlc3BvbnNlEiIKBGhpdHMYASADKAsyFC5zdmd2ZWMudjEuU2VhcmNoSGl0Ig4KDFN0YXRzUmVxdWVzdCJgCgVNb2RlbBIMCgRuYW1lGAEgASgJEhIKCnByZXRyYWluZWQYAiABKAkSEQoJZGltZW5zaW9uGAMgASgNEgwKBHBhdGgYBCABKAkSFAoMdmlzdWFsX2JhdGNoGAUgASgNIocBCgVJbmRleBIMCgR0eXBlGAEgASgJEhMKC21ldHJpY190eXBlGAIgASgJEiwKBnBhcmFtcxgDIAMoCzIcLnN2Z3ZlYy52MS5JbmRleC5QYXJhbXNFbnRyeRotCgtQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlsKBk1pbHZ1cxIvCgpkZXBsb3ltZW50GAEgASgOMhsuc3ZndmVjLnYxLk1pbHZ1c0RlcGxveW1lbnQSDwoHdmVyc2lvbhgCIAEoCRIPCgdhZGRyZXNzGAMgASgJIrgBCg1TdGF0c1Jlc3BvbnNlEhQKDHRvdGFsX2ltYWdlcxgBIAEoBBIXCg9jb2xsZWN0aW9uX25hbWUYAiABKAkSHwoFbW9kZWwYAyABKAsyEC5zdmd2ZWMudjEuTW9kZWwSEwoLbWV0cmljX3R5cGUYBCABKAkSHwoFaW5kZXgYBSABKAsyEC5zdmd2ZWMudjEuSW5kZXgSIQoGbWlsdnVzGAYgASgLMhEuc3ZndmVjLnYxLk1pbHZ1cyInCg1SZW1vdmVSZXF1ZXN0Eg8KAmlkGAEgASgDSACIAQFCBQoDX2lkIiEKDlJlbW92ZVJlc3BvbnNlEg8KB3JlbW92ZWQYASABKAgqdQoKQWRkT3V0Y29tZRIbChdBRERfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhUKEUFERF9PVVRDT01FX0FEREVEEAESGAoUQUREX09VVENPTUVfUkVQTEFDRUQQAhIZChVBRERfT1VUQ09NRV9VTkNIQU5HRUQQAyqSAQoQTWlsdnVzRGVwbG95bWVudBIhCh1NSUxWVVNfREVQTE9ZTUVOVF9VTlNQRUNJRklFRBAAEhoKFk1JTFZVU19ERVBMT1lNRU5UX0xJVEUQARIgChxNSUxWVVNfREVQTE9ZTUVOVF9TVEFOREFMT05FEAISHQoZTUlMVlVTX0RFUExPWU1FTlRfQ0xVU1RFUhADMrcDCg1TdmdWZWNTZXJ2aWNlEkMKCEFkZEltYWdlEhouc3ZndmVjLnYxLkFkZEltYWdlUmVxdWVzdBobLnN2Z3ZlYy52MS5BZGRJbWFnZVJlc3BvbnNlEloKD1N0cmVhbUFkZEltYWdlcxIhLnN2Z3ZlYy52MS5TdHJlYW1BZGRJbWFnZXNSZXF1ZXN0GiIuc3ZndmVjLnYxLlN0cmVhbUFkZEltYWdlc1Jlc3BvbnNlKAESSwoKTGlzdEltYWdlcxIcLnN2Z3ZlYy52MS5MaXN0SW1hZ2VzUmVxdWVzdBodLnN2Z3ZlYy52MS5MaXN0SW1hZ2VzUmVzcG9uc2UwARI9CgZTZWFyY2gSGC5zdmd2ZWMudjEuU2VhcmNoUmVxdWVzdBoZLnN2Z3ZlYy52MS5TZWFyY2hSZXNwb25zZRI6CgVTdGF0cxIXLnN2Z3ZlYy52MS5TdGF0c1JlcXVlc3QaGC5zdmd2ZWMudjEuU3RhdHNSZXNwb25zZRI9CgZSZW1vdmUSGC5zdmd2ZWMudjEuUmVtb3ZlUmVxdWVzdBoZLnN2Z3ZlYy52MS5SZW1vdmVSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChZzdmd2ZWMvdjEvc3ZndmVjLnByb3RvEglzdmd2ZWMudjEiVgoFSW1hZ2USCgoCaWQYASABKAMSCwoDdXJsGAIgASgJEg4KBnZlY3RvchgDIAMoAhIQCghhZGRlZF9hdBgEIAEoCRISCgp1cGRhdGVkX2F0GAUgASgJIk4KD0FkZEltYWdlUmVxdWVzdBIPCgJpZBgBIAEoA0gAiAEBEgsKA3VybBgCIAEoCRIWCg5pbmNsdWRlX3ZlY3RvchgDIAEoCEIFCgNfaWQiWwoQQWRkSW1hZ2VSZXNwb25zZRIfCgVpbWFnZRgBIAEoCzIQLnN2Z3ZlYy52MS5JbWFnZRImCgdvdXRjb21lGAIgASgOMhUuc3ZndmVjLnYxLkFkZE91dGNvbWUiPQoWU3RyZWFtQWRkSW1hZ2VzUmVxdWVzdBIPCgJpZBgBIAEoA0gAiAEBEgsKA3VybBgCIAEoCUIFCgNfaWQiUwoLSXRlbUZhaWx1cmUSCgoCaWQYASABKAMSCwoDdXJsGAIgASgJEgwKBGNvZGUYAyABKAkSDgoGcmVhc29uGAQgASgJEg0KBWluZGV4GAUgASgEIpkBChdTdHJlYW1BZGRJbWFnZXNSZXNwb25zZRIQCghyZWNlaXZlZBgBIAEoBBINCgVhZGRlZBgCIAEoBBIQCghyZXBsYWNlZBgDIAEoBBIOCgZmYWlsZWQYBCABKAQSKAoIZmFpbHVyZXMYBSADKAsyFi5zdmd2ZWMudjEuSXRlbUZhaWx1cmUSEQoJdW5jaGFuZ2VkGAYgASgEIk4KEUxpc3RJbWFnZXNSZXF1ZXN0EhcKD2luY2x1ZGVfdmVjdG9ycxgBIAEoCBINCgVsaW1pdBgCIAEoBBIRCglwYWdlX3NpemUYAyABKA0iNgoSTGlzdEltYWdlc1Jlc3BvbnNlEiAKBmltYWdlcxgBIAMoCzIQLnN2Z3ZlYy52MS5JbWFnZSLiAQoNU2VhcmNoUmVxdWVzdBIMCgR0ZXh0GAEgASgJEg4KAWsYAiABKAVIAIgBARITCgZucHJvYmUYAyABKA1IAYgBARIQCghsaWtlX3VybBgEIAEoCRIUCgdsaWtlX2lkGAUgASgDSAKIAQESFAoMaW5jbHVkZV9zZWxmGAYgASgIEhsKDm1pbl9zaW1pbGFyaXR5GAcgASgCSAOIAQESEwoLZXhjbHVkZV9pZHMYCCADKANCBAoCX2tCCQoHX25wcm9iZUIKCghfbGlrZV9pZEIRCg9fbWluX3NpbWlsYXJpdHkiOAoJU2VhcmNoSGl0EgoKAmlkGAEgASgDEgsKA3VybBgCIAEoCRISCgpzaW1pbGFyaXR5GAMgASgCIjQKDlNlYXJjaFJlc3BvbnNlEiIKBGhpdHMYASADKAsyFC5zdmd2ZWMudjEuU2VhcmNoSGl0Ig4KDFN0YXRzUmVxdWVzdCJgCgVNb2RlbBIMCgRuYW1lGAEgASgJEhIKCnByZXRyYWluZWQYAiABKAkSEQoJZGltZW5zaW9uGAMgASgNEgwKBHBhdGgYBCABKAkSFAoMdmlzdWFsX2JhdGNoGAUgASgNIocBCgVJbmRleBIMCgR0eXBlGAEgASgJEhMKC21ldHJpY190eXBlGAIgASgJEiwKBnBhcmFtcxgDIAMoCzIcLnN2Z3ZlYy52MS5JbmRleC5QYXJhbXNFbnRyeRotCgtQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlsKBk1pbHZ1cxIvCgpkZXBsb3ltZW50GAEgASgOMhsuc3ZndmVjLnYxLk1pbHZ1c0RlcGxveW1lbnQSDwoHdmVyc2lvbhgCIAEoCRIPCgdhZGRyZXNzGAMgASgJIrgBCg1TdGF0c1Jlc3BvbnNlEhQKDHRvdGFsX2ltYWdlcxgBIAEoBBIXCg9jb2xsZWN0aW9uX25hbWUYAiABKAkSHwoFbW9kZWwYAyABKAsyEC5zdmd2ZWMudjEuTW9kZWwSEwoLbWV0cmljX3R5cGUYBCABKAkSHwoFaW5kZXgYBSABKAsyEC5zdmd2ZWMudjEuSW5kZXgSIQoGbWlsdnVzGAYgASgLMhEuc3ZndmVjLnYxLk1pbHZ1cyInCg1SZW1vdmVSZXF1ZXN0Eg8KAmlkGAEgASgDSACIAQFCBQoDX2lkIiEKDlJlbW92ZVJlc3BvbnNlEg8KB3JlbW92ZWQYASABKAgqdQoKQWRkT3V0Y29tZRIbChdBRERfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhUKEUFERF9PVVRDT01FX0FEREVEEAESGAoUQUREX09VVENPTUVfUkVQTEFDRUQQAhIZChVBRERfT1VUQ09NRV9VTkNIQU5HRUQQAyqSAQoQTWlsdnVzRGVwbG95bWVudBIhCh1NSUxWVVNfREVQTE9ZTUVOVF9VTlNQRUNJRklFRBAAEhoKFk1JTFZVU19ERVBMT1lNRU5UX0xJVEUQARIgChxNSUxWVVNfREVQTE9ZTUVOVF9TVEFOREFMT05FEAISHQoZTUlMVlVTX0RFUExPWU1FTlRfQ0xVU1RFUhADMrcDCg1TdmdWZWNTZXJ2aWNlEkMKCEFkZEltYWdlEhouc3ZndmVjLnYxLkFkZEltYWdlUmVxdWVzdBobLnN2Z3ZlYy52MS5BZGRJbWFnZVJlc3BvbnNlEloKD1N0cmVhbUFkZEltYWdlcxIhLnN2Z3ZlYy52MS5TdHJlYW1BZGRJbWFnZXNSZXF1ZXN0GiIuc3ZndmVjLnYxLlN0cmVhbUFkZEltYWdlc1Jlc3BvbnNlKAESSwoKTGlzdEltYWdlcxIcLnN2Z3ZlYy52MS5MaXN0SW1hZ2VzUmVxdWVzdBodLnN2Z3ZlYy52MS5MaXN0SW1hZ2VzUmVzcG9uc2UwARI9CgZTZWFyY2gSGC5zdmd2ZWMudjEuU2VhcmNoUmVxdWVzdBoZLnN2Z3ZlYy52MS5TZWFyY2hSZXNwb25zZRI6CgVTdGF0cxIXLnN2Z3ZlYy52MS5TdGF0c1JlcXVlc3QaGC5zdmd2ZWMudjEuU3RhdHNSZXNwb25zZRI9CgZSZW1vdmUSGC5zdmd2ZWMudjEuUmVtb3ZlUmVxdWVzdBoZLnN2Z3ZlYy52MS5SZW1vdmVSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * Image is one stored record.
@@ -299,11 +299,15 @@ export const ListImagesResponseSchema: GenMessage<ListImagesResponse> = /*@__PUR
   messageDesc(file_svgvec_v1_svgvec, 7);
 
 /**
+ * SearchRequest is a query and how to cut its hits. The query is exactly one of text, like_url and
+ * like_id (a request with none or more than one answers INVALID_ARGUMENT naming the fields).
+ *
  * @generated from message svgvec.v1.SearchRequest
  */
 export type SearchRequest = Message<"svgvec.v1.SearchRequest"> & {
   /**
-   * Required. The query, 1 to 1,000 characters; longer token sequences are truncated to the model's context (77 tokens).
+   * A text query, 1 to 1,000 characters; longer token sequences are truncated to the model's context
+   * (77 tokens). Leave empty to search by like_url or like_id.
    *
    * @generated from field: string text = 1;
    */
@@ -323,6 +327,45 @@ export type SearchRequest = Message<"svgvec.v1.SearchRequest"> & {
    * @generated from field: optional uint32 nprobe = 3;
    */
   nprobe?: number | undefined;
+
+  /**
+   * An image query: the http or https URL of an SVG (or SVGZ) file, at most 2,000 bytes of UTF-8.
+   * It is downloaded, rendered and embedded exactly as AddImage would (same address policy, size and
+   * time limits), answers a bad URL with AddImage's statuses, and is not stored.
+   *
+   * @generated from field: string like_url = 4;
+   */
+  likeUrl: string;
+
+  /**
+   * A stored record's id: search with that record's stored vector, without running the model.
+   * NOT_FOUND when no record has this id. The record itself is left out of the hits unless
+   * include_self is set.
+   *
+   * @generated from field: optional int64 like_id = 5;
+   */
+  likeId?: bigint | undefined;
+
+  /**
+   * With like_id: keep the record itself among the hits (it is its own best match, similarity 1).
+   *
+   * @generated from field: bool include_self = 6;
+   */
+  includeSelf: boolean;
+
+  /**
+   * Only hits with a similarity at or above this, -1 to 1; a search may then return fewer than k hits.
+   *
+   * @generated from field: optional float min_similarity = 7;
+   */
+  minSimilarity?: number | undefined;
+
+  /**
+   * Ids never returned as hits, at most 1,024. Excluded ids do not count towards k.
+   *
+   * @generated from field: repeated int64 exclude_ids = 8;
+   */
+  excludeIds: bigint[];
 };
 
 /**
@@ -678,7 +721,7 @@ export const MilvusDeploymentSchema: GenEnum<MilvusDeployment> = /*@__PURE__*/
   enumDesc(file_svgvec_v1_svgvec, 1);
 
 /**
- * SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text.
+ * SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text or by image.
  *
  * Every record is keyed by a caller-chosen int64 id. Adding an id that exists
  * replaces its url and vector, keeps added_at and moves updated_at (upsert):
@@ -736,7 +779,8 @@ export const SvgVecService: GenService<{
     output: typeof ListImagesResponseSchema;
   },
   /**
-   * Search returns the k stored images most similar to a text, best first.
+   * Search returns the k stored images most similar to a query, best first: a text, an SVG at a
+   * URL, or a stored record ("more like this one").
    *
    * @generated from rpc svgvec.v1.SvgVecService.Search
    */

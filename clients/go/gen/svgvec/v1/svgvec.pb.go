@@ -666,15 +666,32 @@ func (x *ListImagesResponse) GetImages() []*Image {
 	return nil
 }
 
+// SearchRequest is a query and how to cut its hits. The query is exactly one of text, like_url and
+// like_id (a request with none or more than one answers INVALID_ARGUMENT naming the fields).
 type SearchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Required. The query, 1 to 1,000 characters; longer token sequences are truncated to the model's context (77 tokens).
+	// A text query, 1 to 1,000 characters; longer token sequences are truncated to the model's context
+	// (77 tokens). Leave empty to search by like_url or like_id.
 	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
 	// How many hits to return, 1 to 16,384. Default 10.
 	K *int32 `protobuf:"varint,2,opt,name=k,proto3,oneof" json:"k,omitempty"`
 	// IVF clusters to probe, 1 to 65,536: more is slower and finds more of the true nearest
 	// neighbours. Default: the server's SVGVEC_SEARCH_NPROBE (16). Ignored by indexes without lists.
-	Nprobe        *uint32 `protobuf:"varint,3,opt,name=nprobe,proto3,oneof" json:"nprobe,omitempty"`
+	Nprobe *uint32 `protobuf:"varint,3,opt,name=nprobe,proto3,oneof" json:"nprobe,omitempty"`
+	// An image query: the http or https URL of an SVG (or SVGZ) file, at most 2,000 bytes of UTF-8.
+	// It is downloaded, rendered and embedded exactly as AddImage would (same address policy, size and
+	// time limits), answers a bad URL with AddImage's statuses, and is not stored.
+	LikeUrl string `protobuf:"bytes,4,opt,name=like_url,json=likeUrl,proto3" json:"like_url,omitempty"`
+	// A stored record's id: search with that record's stored vector, without running the model.
+	// NOT_FOUND when no record has this id. The record itself is left out of the hits unless
+	// include_self is set.
+	LikeId *int64 `protobuf:"varint,5,opt,name=like_id,json=likeId,proto3,oneof" json:"like_id,omitempty"`
+	// With like_id: keep the record itself among the hits (it is its own best match, similarity 1).
+	IncludeSelf bool `protobuf:"varint,6,opt,name=include_self,json=includeSelf,proto3" json:"include_self,omitempty"`
+	// Only hits with a similarity at or above this, -1 to 1; a search may then return fewer than k hits.
+	MinSimilarity *float32 `protobuf:"fixed32,7,opt,name=min_similarity,json=minSimilarity,proto3,oneof" json:"min_similarity,omitempty"`
+	// Ids never returned as hits, at most 1,024. Excluded ids do not count towards k.
+	ExcludeIds    []int64 `protobuf:"varint,8,rep,packed,name=exclude_ids,json=excludeIds,proto3" json:"exclude_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -728,6 +745,41 @@ func (x *SearchRequest) GetNprobe() uint32 {
 		return *x.Nprobe
 	}
 	return 0
+}
+
+func (x *SearchRequest) GetLikeUrl() string {
+	if x != nil {
+		return x.LikeUrl
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetLikeId() int64 {
+	if x != nil && x.LikeId != nil {
+		return *x.LikeId
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetIncludeSelf() bool {
+	if x != nil {
+		return x.IncludeSelf
+	}
+	return false
+}
+
+func (x *SearchRequest) GetMinSimilarity() float32 {
+	if x != nil && x.MinSimilarity != nil {
+		return *x.MinSimilarity
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetExcludeIds() []int64 {
+	if x != nil {
+		return x.ExcludeIds
+	}
+	return nil
 }
 
 // SearchHit is one search result.
@@ -1301,13 +1353,22 @@ const file_svgvec_v1_svgvec_proto_rawDesc = "" +
 	"\x05limit\x18\x02 \x01(\x04R\x05limit\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\rR\bpageSize\">\n" +
 	"\x12ListImagesResponse\x12(\n" +
-	"\x06images\x18\x01 \x03(\v2\x10.svgvec.v1.ImageR\x06images\"d\n" +
+	"\x06images\x18\x01 \x03(\v2\x10.svgvec.v1.ImageR\x06images\"\xac\x02\n" +
 	"\rSearchRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x11\n" +
 	"\x01k\x18\x02 \x01(\x05H\x00R\x01k\x88\x01\x01\x12\x1b\n" +
-	"\x06nprobe\x18\x03 \x01(\rH\x01R\x06nprobe\x88\x01\x01B\x04\n" +
+	"\x06nprobe\x18\x03 \x01(\rH\x01R\x06nprobe\x88\x01\x01\x12\x19\n" +
+	"\blike_url\x18\x04 \x01(\tR\alikeUrl\x12\x1c\n" +
+	"\alike_id\x18\x05 \x01(\x03H\x02R\x06likeId\x88\x01\x01\x12!\n" +
+	"\finclude_self\x18\x06 \x01(\bR\vincludeSelf\x12*\n" +
+	"\x0emin_similarity\x18\a \x01(\x02H\x03R\rminSimilarity\x88\x01\x01\x12\x1f\n" +
+	"\vexclude_ids\x18\b \x03(\x03R\n" +
+	"excludeIdsB\x04\n" +
 	"\x02_kB\t\n" +
-	"\a_nprobe\"M\n" +
+	"\a_nprobeB\n" +
+	"\n" +
+	"\b_like_idB\x11\n" +
+	"\x0f_min_similarity\"M\n" +
 	"\tSearchHit\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1e\n" +

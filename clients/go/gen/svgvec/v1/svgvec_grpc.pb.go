@@ -31,7 +31,7 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text.
+// SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text or by image.
 //
 // Every record is keyed by a caller-chosen int64 id. Adding an id that exists
 // replaces its url and vector, keeps added_at and moves updated_at (upsert):
@@ -61,7 +61,8 @@ type SvgVecServiceClient interface {
 	StreamAddImages(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[StreamAddImagesRequest, StreamAddImagesResponse], error)
 	// ListImages streams every stored record, in pages, ordered by id.
 	ListImages(ctx context.Context, in *ListImagesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListImagesResponse], error)
-	// Search returns the k stored images most similar to a text, best first.
+	// Search returns the k stored images most similar to a query, best first: a text, an SVG at a
+	// URL, or a stored record ("more like this one").
 	Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error)
 	// Stats describes the store: record count, model, collection and index.
 	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
@@ -153,7 +154,7 @@ func (c *svgVecServiceClient) Remove(ctx context.Context, in *RemoveRequest, opt
 // All implementations must embed UnimplementedSvgVecServiceServer
 // for forward compatibility.
 //
-// SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text.
+// SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text or by image.
 //
 // Every record is keyed by a caller-chosen int64 id. Adding an id that exists
 // replaces its url and vector, keeps added_at and moves updated_at (upsert):
@@ -183,7 +184,8 @@ type SvgVecServiceServer interface {
 	StreamAddImages(grpc.ClientStreamingServer[StreamAddImagesRequest, StreamAddImagesResponse]) error
 	// ListImages streams every stored record, in pages, ordered by id.
 	ListImages(*ListImagesRequest, grpc.ServerStreamingServer[ListImagesResponse]) error
-	// Search returns the k stored images most similar to a text, best first.
+	// Search returns the k stored images most similar to a query, best first: a text, an SVG at a
+	// URL, or a stored record ("more like this one").
 	Search(context.Context, *SearchRequest) (*SearchResponse, error)
 	// Stats describes the store: record count, model, collection and index.
 	Stats(context.Context, *StatsRequest) (*StatsResponse, error)

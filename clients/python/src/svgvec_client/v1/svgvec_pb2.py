@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16svgvec/v1/svgvec.proto\x12\tsvgvec.v1\"V\n\x05Image\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06vector\x18\x03 \x03(\x02\x12\x10\n\x08\x61\x64\x64\x65\x64_at\x18\x04 \x01(\t\x12\x12\n\nupdated_at\x18\x05 \x01(\t\"N\n\x0f\x41\x64\x64ImageRequest\x12\x0f\n\x02id\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x16\n\x0einclude_vector\x18\x03 \x01(\x08\x42\x05\n\x03_id\"[\n\x10\x41\x64\x64ImageResponse\x12\x1f\n\x05image\x18\x01 \x01(\x0b\x32\x10.svgvec.v1.Image\x12&\n\x07outcome\x18\x02 \x01(\x0e\x32\x15.svgvec.v1.AddOutcome\"=\n\x16StreamAddImagesRequest\x12\x0f\n\x02id\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x0b\n\x03url\x18\x02 \x01(\tB\x05\n\x03_id\"S\n\x0bItemFailure\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\r\n\x05index\x18\x05 \x01(\x04\"\x99\x01\n\x17StreamAddImagesResponse\x12\x10\n\x08received\x18\x01 \x01(\x04\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x02 \x01(\x04\x12\x10\n\x08replaced\x18\x03 \x01(\x04\x12\x0e\n\x06\x66\x61iled\x18\x04 \x01(\x04\x12(\n\x08\x66\x61ilures\x18\x05 \x03(\x0b\x32\x16.svgvec.v1.ItemFailure\x12\x11\n\tunchanged\x18\x06 \x01(\x04\"N\n\x11ListImagesRequest\x12\x17\n\x0finclude_vectors\x18\x01 \x01(\x08\x12\r\n\x05limit\x18\x02 \x01(\x04\x12\x11\n\tpage_size\x18\x03 \x01(\r\"6\n\x12ListImagesResponse\x12 \n\x06images\x18\x01 \x03(\x0b\x32\x10.svgvec.v1.Image\"S\n\rSearchRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0e\n\x01k\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x13\n\x06nprobe\x18\x03 \x01(\rH\x01\x88\x01\x01\x42\x04\n\x02_kB\t\n\x07_nprobe\"8\n\tSearchHit\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x12\n\nsimilarity\x18\x03 \x01(\x02\"4\n\x0eSearchResponse\x12\"\n\x04hits\x18\x01 \x03(\x0b\x32\x14.svgvec.v1.SearchHit\"\x0e\n\x0cStatsRequest\"`\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\npretrained\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\r\x12\x0c\n\x04path\x18\x04 \x01(\t\x12\x14\n\x0cvisual_batch\x18\x05 \x01(\r\"\x87\x01\n\x05Index\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x13\n\x0bmetric_type\x18\x02 \x01(\t\x12,\n\x06params\x18\x03 \x03(\x0b\x32\x1c.svgvec.v1.Index.ParamsEntry\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"[\n\x06Milvus\x12/\n\ndeployment\x18\x01 \x01(\x0e\x32\x1b.svgvec.v1.MilvusDeployment\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\"\xb8\x01\n\rStatsResponse\x12\x14\n\x0ctotal_images\x18\x01 \x01(\x04\x12\x17\n\x0f\x63ollection_name\x18\x02 \x01(\t\x12\x1f\n\x05model\x18\x03 \x01(\x0b\x32\x10.svgvec.v1.Model\x12\x13\n\x0bmetric_type\x18\x04 \x01(\t\x12\x1f\n\x05index\x18\x05 \x01(\x0b\x32\x10.svgvec.v1.Index\x12!\n\x06milvus\x18\x06 \x01(\x0b\x32\x11.svgvec.v1.Milvus\"\'\n\rRemoveRequest\x12\x0f\n\x02id\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x05\n\x03_id\"!\n\x0eRemoveResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08*u\n\nAddOutcome\x12\x1b\n\x17\x41\x44\x44_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41\x44\x44_OUTCOME_ADDED\x10\x01\x12\x18\n\x14\x41\x44\x44_OUTCOME_REPLACED\x10\x02\x12\x19\n\x15\x41\x44\x44_OUTCOME_UNCHANGED\x10\x03*\x92\x01\n\x10MilvusDeployment\x12!\n\x1dMILVUS_DEPLOYMENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16MILVUS_DEPLOYMENT_LITE\x10\x01\x12 \n\x1cMILVUS_DEPLOYMENT_STANDALONE\x10\x02\x12\x1d\n\x19MILVUS_DEPLOYMENT_CLUSTER\x10\x03\x32\xb7\x03\n\rSvgVecService\x12\x43\n\x08\x41\x64\x64Image\x12\x1a.svgvec.v1.AddImageRequest\x1a\x1b.svgvec.v1.AddImageResponse\x12Z\n\x0fStreamAddImages\x12!.svgvec.v1.StreamAddImagesRequest\x1a\".svgvec.v1.StreamAddImagesResponse(\x01\x12K\n\nListImages\x12\x1c.svgvec.v1.ListImagesRequest\x1a\x1d.svgvec.v1.ListImagesResponse0\x01\x12=\n\x06Search\x12\x18.svgvec.v1.SearchRequest\x1a\x19.svgvec.v1.SearchResponse\x12:\n\x05Stats\x12\x17.svgvec.v1.StatsRequest\x1a\x18.svgvec.v1.StatsResponse\x12=\n\x06Remove\x12\x18.svgvec.v1.RemoveRequest\x1a\x19.svgvec.v1.RemoveResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16svgvec/v1/svgvec.proto\x12\tsvgvec.v1\"V\n\x05Image\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06vector\x18\x03 \x03(\x02\x12\x10\n\x08\x61\x64\x64\x65\x64_at\x18\x04 \x01(\t\x12\x12\n\nupdated_at\x18\x05 \x01(\t\"N\n\x0f\x41\x64\x64ImageRequest\x12\x0f\n\x02id\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x16\n\x0einclude_vector\x18\x03 \x01(\x08\x42\x05\n\x03_id\"[\n\x10\x41\x64\x64ImageResponse\x12\x1f\n\x05image\x18\x01 \x01(\x0b\x32\x10.svgvec.v1.Image\x12&\n\x07outcome\x18\x02 \x01(\x0e\x32\x15.svgvec.v1.AddOutcome\"=\n\x16StreamAddImagesRequest\x12\x0f\n\x02id\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x0b\n\x03url\x18\x02 \x01(\tB\x05\n\x03_id\"S\n\x0bItemFailure\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\r\n\x05index\x18\x05 \x01(\x04\"\x99\x01\n\x17StreamAddImagesResponse\x12\x10\n\x08received\x18\x01 \x01(\x04\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x02 \x01(\x04\x12\x10\n\x08replaced\x18\x03 \x01(\x04\x12\x0e\n\x06\x66\x61iled\x18\x04 \x01(\x04\x12(\n\x08\x66\x61ilures\x18\x05 \x03(\x0b\x32\x16.svgvec.v1.ItemFailure\x12\x11\n\tunchanged\x18\x06 \x01(\x04\"N\n\x11ListImagesRequest\x12\x17\n\x0finclude_vectors\x18\x01 \x01(\x08\x12\r\n\x05limit\x18\x02 \x01(\x04\x12\x11\n\tpage_size\x18\x03 \x01(\r\"6\n\x12ListImagesResponse\x12 \n\x06images\x18\x01 \x03(\x0b\x32\x10.svgvec.v1.Image\"\xe2\x01\n\rSearchRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0e\n\x01k\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x13\n\x06nprobe\x18\x03 \x01(\rH\x01\x88\x01\x01\x12\x10\n\x08like_url\x18\x04 \x01(\t\x12\x14\n\x07like_id\x18\x05 \x01(\x03H\x02\x88\x01\x01\x12\x14\n\x0cinclude_self\x18\x06 \x01(\x08\x12\x1b\n\x0emin_similarity\x18\x07 \x01(\x02H\x03\x88\x01\x01\x12\x13\n\x0b\x65xclude_ids\x18\x08 \x03(\x03\x42\x04\n\x02_kB\t\n\x07_nprobeB\n\n\x08_like_idB\x11\n\x0f_min_similarity\"8\n\tSearchHit\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x12\n\nsimilarity\x18\x03 \x01(\x02\"4\n\x0eSearchResponse\x12\"\n\x04hits\x18\x01 \x03(\x0b\x32\x14.svgvec.v1.SearchHit\"\x0e\n\x0cStatsRequest\"`\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\npretrained\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\r\x12\x0c\n\x04path\x18\x04 \x01(\t\x12\x14\n\x0cvisual_batch\x18\x05 \x01(\r\"\x87\x01\n\x05Index\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x13\n\x0bmetric_type\x18\x02 \x01(\t\x12,\n\x06params\x18\x03 \x03(\x0b\x32\x1c.svgvec.v1.Index.ParamsEntry\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"[\n\x06Milvus\x12/\n\ndeployment\x18\x01 \x01(\x0e\x32\x1b.svgvec.v1.MilvusDeployment\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\"\xb8\x01\n\rStatsResponse\x12\x14\n\x0ctotal_images\x18\x01 \x01(\x04\x12\x17\n\x0f\x63ollection_name\x18\x02 \x01(\t\x12\x1f\n\x05model\x18\x03 \x01(\x0b\x32\x10.svgvec.v1.Model\x12\x13\n\x0bmetric_type\x18\x04 \x01(\t\x12\x1f\n\x05index\x18\x05 \x01(\x0b\x32\x10.svgvec.v1.Index\x12!\n\x06milvus\x18\x06 \x01(\x0b\x32\x11.svgvec.v1.Milvus\"\'\n\rRemoveRequest\x12\x0f\n\x02id\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x05\n\x03_id\"!\n\x0eRemoveResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08*u\n\nAddOutcome\x12\x1b\n\x17\x41\x44\x44_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41\x44\x44_OUTCOME_ADDED\x10\x01\x12\x18\n\x14\x41\x44\x44_OUTCOME_REPLACED\x10\x02\x12\x19\n\x15\x41\x44\x44_OUTCOME_UNCHANGED\x10\x03*\x92\x01\n\x10MilvusDeployment\x12!\n\x1dMILVUS_DEPLOYMENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16MILVUS_DEPLOYMENT_LITE\x10\x01\x12 \n\x1cMILVUS_DEPLOYMENT_STANDALONE\x10\x02\x12\x1d\n\x19MILVUS_DEPLOYMENT_CLUSTER\x10\x03\x32\xb7\x03\n\rSvgVecService\x12\x43\n\x08\x41\x64\x64Image\x12\x1a.svgvec.v1.AddImageRequest\x1a\x1b.svgvec.v1.AddImageResponse\x12Z\n\x0fStreamAddImages\x12!.svgvec.v1.StreamAddImagesRequest\x1a\".svgvec.v1.StreamAddImagesResponse(\x01\x12K\n\nListImages\x12\x1c.svgvec.v1.ListImagesRequest\x1a\x1d.svgvec.v1.ListImagesResponse0\x01\x12=\n\x06Search\x12\x18.svgvec.v1.SearchRequest\x1a\x19.svgvec.v1.SearchResponse\x12:\n\x05Stats\x12\x17.svgvec.v1.StatsRequest\x1a\x18.svgvec.v1.StatsResponse\x12=\n\x06Remove\x12\x18.svgvec.v1.RemoveRequest\x1a\x19.svgvec.v1.RemoveResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +33,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INDEX_PARAMSENTRY']._loaded_options = None
   _globals['_INDEX_PARAMSENTRY']._serialized_options = b'8\001'
-  _globals['_ADDOUTCOME']._serialized_start=1543
-  _globals['_ADDOUTCOME']._serialized_end=1660
-  _globals['_MILVUSDEPLOYMENT']._serialized_start=1663
-  _globals['_MILVUSDEPLOYMENT']._serialized_end=1809
+  _globals['_ADDOUTCOME']._serialized_start=1687
+  _globals['_ADDOUTCOME']._serialized_end=1804
+  _globals['_MILVUSDEPLOYMENT']._serialized_start=1807
+  _globals['_MILVUSDEPLOYMENT']._serialized_end=1953
   _globals['_IMAGE']._serialized_start=37
   _globals['_IMAGE']._serialized_end=123
   _globals['_ADDIMAGEREQUEST']._serialized_start=125
@@ -53,28 +53,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTIMAGESREQUEST']._serialized_end=680
   _globals['_LISTIMAGESRESPONSE']._serialized_start=682
   _globals['_LISTIMAGESRESPONSE']._serialized_end=736
-  _globals['_SEARCHREQUEST']._serialized_start=738
-  _globals['_SEARCHREQUEST']._serialized_end=821
-  _globals['_SEARCHHIT']._serialized_start=823
-  _globals['_SEARCHHIT']._serialized_end=879
-  _globals['_SEARCHRESPONSE']._serialized_start=881
-  _globals['_SEARCHRESPONSE']._serialized_end=933
-  _globals['_STATSREQUEST']._serialized_start=935
-  _globals['_STATSREQUEST']._serialized_end=949
-  _globals['_MODEL']._serialized_start=951
-  _globals['_MODEL']._serialized_end=1047
-  _globals['_INDEX']._serialized_start=1050
-  _globals['_INDEX']._serialized_end=1185
-  _globals['_INDEX_PARAMSENTRY']._serialized_start=1140
-  _globals['_INDEX_PARAMSENTRY']._serialized_end=1185
-  _globals['_MILVUS']._serialized_start=1187
-  _globals['_MILVUS']._serialized_end=1278
-  _globals['_STATSRESPONSE']._serialized_start=1281
-  _globals['_STATSRESPONSE']._serialized_end=1465
-  _globals['_REMOVEREQUEST']._serialized_start=1467
-  _globals['_REMOVEREQUEST']._serialized_end=1506
-  _globals['_REMOVERESPONSE']._serialized_start=1508
-  _globals['_REMOVERESPONSE']._serialized_end=1541
-  _globals['_SVGVECSERVICE']._serialized_start=1812
-  _globals['_SVGVECSERVICE']._serialized_end=2251
+  _globals['_SEARCHREQUEST']._serialized_start=739
+  _globals['_SEARCHREQUEST']._serialized_end=965
+  _globals['_SEARCHHIT']._serialized_start=967
+  _globals['_SEARCHHIT']._serialized_end=1023
+  _globals['_SEARCHRESPONSE']._serialized_start=1025
+  _globals['_SEARCHRESPONSE']._serialized_end=1077
+  _globals['_STATSREQUEST']._serialized_start=1079
+  _globals['_STATSREQUEST']._serialized_end=1093
+  _globals['_MODEL']._serialized_start=1095
+  _globals['_MODEL']._serialized_end=1191
+  _globals['_INDEX']._serialized_start=1194
+  _globals['_INDEX']._serialized_end=1329
+  _globals['_INDEX_PARAMSENTRY']._serialized_start=1284
+  _globals['_INDEX_PARAMSENTRY']._serialized_end=1329
+  _globals['_MILVUS']._serialized_start=1331
+  _globals['_MILVUS']._serialized_end=1422
+  _globals['_STATSRESPONSE']._serialized_start=1425
+  _globals['_STATSRESPONSE']._serialized_end=1609
+  _globals['_REMOVEREQUEST']._serialized_start=1611
+  _globals['_REMOVEREQUEST']._serialized_end=1650
+  _globals['_REMOVERESPONSE']._serialized_start=1652
+  _globals['_REMOVERESPONSE']._serialized_end=1685
+  _globals['_SVGVECSERVICE']._serialized_start=1956
+  _globals['_SVGVECSERVICE']._serialized_end=2395
 # @@protoc_insertion_point(module_scope)

@@ -116,14 +116,24 @@ class ListImagesResponse(_message.Message):
     def __init__(self, images: _Optional[_Iterable[_Union[Image, _Mapping]]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("text", "k", "nprobe")
+    __slots__ = ("text", "k", "nprobe", "like_url", "like_id", "include_self", "min_similarity", "exclude_ids")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     NPROBE_FIELD_NUMBER: _ClassVar[int]
+    LIKE_URL_FIELD_NUMBER: _ClassVar[int]
+    LIKE_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_SELF_FIELD_NUMBER: _ClassVar[int]
+    MIN_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_IDS_FIELD_NUMBER: _ClassVar[int]
     text: str
     k: int
     nprobe: int
-    def __init__(self, text: _Optional[str] = ..., k: _Optional[int] = ..., nprobe: _Optional[int] = ...) -> None: ...
+    like_url: str
+    like_id: int
+    include_self: bool
+    min_similarity: float
+    exclude_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, text: _Optional[str] = ..., k: _Optional[int] = ..., nprobe: _Optional[int] = ..., like_url: _Optional[str] = ..., like_id: _Optional[int] = ..., include_self: _Optional[bool] = ..., min_similarity: _Optional[float] = ..., exclude_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SearchHit(_message.Message):
     __slots__ = ("id", "url", "similarity")

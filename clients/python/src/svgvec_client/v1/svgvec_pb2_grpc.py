@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class SvgVecServiceStub:
-    """SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text.
+    """SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text or by image.
 
     Every record is keyed by a caller-chosen int64 id. Adding an id that exists
     replaces its url and vector, keeps added_at and moves updated_at (upsert):
@@ -88,7 +88,7 @@ class SvgVecServiceStub:
 
 
 class SvgVecServiceServicer:
-    """SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text.
+    """SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text or by image.
 
     Every record is keyed by a caller-chosen int64 id. Adding an id that exists
     replaces its url and vector, keeps added_at and moves updated_at (upsert):
@@ -135,7 +135,8 @@ class SvgVecServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Search(self, request, context):
-        """Search returns the k stored images most similar to a text, best first.
+        """Search returns the k stored images most similar to a query, best first: a text, an SVG at a
+        URL, or a stored record ("more like this one").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -197,7 +198,7 @@ def add_SvgVecServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SvgVecService:
-    """SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text.
+    """SvgVecService stores SVG images as CLIP embeddings in Milvus and finds them by text or by image.
 
     Every record is keyed by a caller-chosen int64 id. Adding an id that exists
     replaces its url and vector, keeps added_at and moves updated_at (upsert):
