@@ -179,30 +179,46 @@ function card(hit) {
   similarity.title = "cosine similarity";
   similarity.textContent = hit.similarity.toFixed(3);
   caption.append(id, similarity);
-  item.append(img, caption);
+  const like = document.createElement("button");
+  like.type = "button";
+  like.className = "like";
+  like.textContent = "Similar";
+  like.title = `images like #${hit.id}, searched with its stored vector`;
+  like.addEventListener("click", () => {
+    typed("search-input", HTMLInputElement).value = "";
+    void search({ likeId: hit.id });
+  });
+  item.append(img, caption, like);
   return item;
 }
 
 /** Answers to an earlier search that arrive after a later one are dropped. */
 let searchGeneration = 0;
 
-/** @param {string} text */
-async function search(text) {
+/**
+ * A search by words, or by a stored image (its own record left out of the answer).
+ * @param {{ text: string } | { likeId: string }} query
+ */
+async function search(query) {
   const generation = ++searchGeneration;
   const message = element("search-message");
   const results = element("results");
   say(message, "Searching…");
   const url = new URL(location.href);
-  url.searchParams.set("q", text);
+  url.searchParams.delete("q");
+  url.searchParams.delete("like");
+  if ("text" in query) url.searchParams.set("q", query.text);
+  else url.searchParams.set("like", query.likeId);
   history.replaceState(null, "", url);
   try {
     /** @type {SearchResponse} */
-    const answer = await call("Search", { text, k: RESULT_COUNT });
+    const answer = await call("Search", { ...query, k: RESULT_COUNT });
     if (generation !== searchGeneration) return;
     // The server answers best first.
     results.replaceChildren(...answer.hits.map(card));
     const n = answer.hits.length;
-    say(message, n === 0 ? "No images stored yet: add one below." : `${n} best ${n === 1 ? "match" : "matches"}`);
+    const what = "text" in query ? `best ${n === 1 ? "match" : "matches"}` : `${n === 1 ? "image" : "images"} most like #${query.likeId}`;
+    say(message, n === 0 ? "No images stored yet: add one below." : `${n} ${what}`);
   } catch (err) {
     if (generation !== searchGeneration) return;
     results.replaceChildren();
@@ -259,7 +275,7 @@ function start() {
   searchForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = searchInput.value.trim();
-    if (text !== "") void search(text);
+    if (text !== "") void search({ text });
   });
   addForm.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -278,14 +294,18 @@ function start() {
     say(element("token-message"), "");
     void showStats();
     const text = searchInput.value.trim();
-    if (text !== "") void search(text);
+    if (text !== "") void search({ text });
   });
 
   void showStats();
-  const query = new URL(location.href).searchParams.get("q")?.trim() ?? "";
+  const params = new URL(location.href).searchParams;
+  const query = params.get("q")?.trim() ?? "";
+  const like = params.get("like")?.trim() ?? "";
   if (query !== "") {
     searchInput.value = query;
-    void search(query);
+    void search({ text: query });
+  } else if (/^-?\d{1,20}$/.test(like)) {
+    void search({ likeId: like });
   }
 }
 

@@ -87,6 +87,14 @@ describe("svgvec.v1 over HTTP", () => {
     const viaGrpc = await t.client.search({ text: "dog", k: 5 });
     expect(viaGrpc.hits.map((h) => [String(h.id), h.url, h.similarity])).toEqual(hits.map((h) => [h.id, h.url, h.similarity]));
 
+    // Search by a stored record, and by an SVG's URL, over the same endpoint.
+    const like = await call("Search", { likeId: "101", includeSelf: true, k: 2 });
+    expect((like.body.hits as { id: string; similarity: number }[])[0]).toMatchObject({ id: "101", similarity: expect.closeTo(1, 3) });
+    const byUrl = await call("Search", { likeUrl: corpus.openmoji("1F436"), k: 1 });
+    expect((byUrl.body.hits as { id: string }[]).map((h) => h.id)).toEqual(["101"]);
+    const missing = await call("Search", { likeId: "999999" });
+    expect([missing.status, missing.body.code]).toEqual([404, "not_found"]);
+
     expect((await call("Remove", { id: "102" })).body).toEqual({ removed: true });
     expect((await call("Remove", { id: "102" })).body).toEqual({ removed: false });
     expect((await call("Stats", {})).body.totalImages).toBe("1");

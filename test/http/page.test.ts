@@ -237,6 +237,21 @@ describe("the search page in Chromium", () => {
     expect(await first.locator(".similarity").textContent()).toBe(hits[0]?.similarity.toFixed(3));
 
     await screenshot(page, "search-results");
+
+    // "Similar" on a card searches with that record's stored vector, leaving the record out.
+    const like = hits[0]!.id;
+    await first.locator("button.like").click();
+    await page.locator("#search-message").filter({ hasText: `most like #${like}` }).waitFor();
+    await imagesSettled(page);
+    const similar = await cards(page);
+    const byId = (await rpc(base, "Search", { likeId: like, k: 24 })).body as { hits: Hit[] };
+    expect(similar.map((c) => c.id)).toEqual(byId.hits.map((h) => h.id));
+    expect(similar.map((c) => c.id)).not.toContain(like);
+    expect(similar.length).toBe(hexcodes.length - 1);
+    const likeSims = similar.map((c) => c.similarity);
+    expect(likeSims).toEqual([...likeSims].sort((a, b) => b - a));
+    expect(new URL(page.url()).searchParams.get("like")).toBe(like);
+    await screenshot(page, "similar");
     expect(problems).toEqual([]);
     await page.context().close();
   });
