@@ -72,21 +72,30 @@ export interface ParsedCommand<O extends OptionSpecs> {
   positionals: string[];
 }
 
-/** Marks a negative number (an id such as -1) so that parseArgs does not read it as an option. */
+/** Marks a negative number (an id such as -1, a threshold such as -0.5) so that parseArgs does not read it as an option. */
 const NEGATIVE = "\u0000";
+const NEGATIVE_NUMBER = /^-(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 
 /** parseArgs with the connection options added, its errors turned into UsageError. */
 export function parseCommand<O extends OptionSpecs>(args: string[], options: O): ParsedCommand<O> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: args.map((a) => (/^-\d+$/.test(a) ? NEGATIVE + a : a)),
+      args: args.map((a) => (NEGATIVE_NUMBER.test(a) ? NEGATIVE + a : a)),
       options: { ...options, ...CONNECTION_OPTIONS },
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+  // parseArgs keeps the last of a repeated option; `--like 101 --like 102` more likely means a mistake.
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== "option" || token.name === "help") continue;
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once; give it once`);
+    seen.add(token.name);
   }
   const unmark = (v: unknown): unknown => (typeof v === "string" && v.startsWith(NEGATIVE) ? v.slice(1) : v);
   const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, unmark(v)]));

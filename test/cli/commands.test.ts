@@ -79,6 +79,8 @@ describe("svgvec client commands", () => {
     const cat = await found(["--like", "101", "--min-similarity", "0.999"]);
     expect(cat.hits.map((h) => h.id)).toEqual(["9007199254740993"]);
     expect((await svgvec(["search", "--like", "-1", "--min-similarity", "1"], { env })).stdout).toBe("no hits\n");
+    // A negative threshold is a number, not an option.
+    expect((await found(["--like", "-1", "--min-similarity", "-0.5"])).hits.map((h) => h.id).sort()).toEqual(["101", "9007199254740993"]);
     const missing = await svgvec(["search", "--like", "5"], { env });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^svgvec search: like_id: no stored record has id 5.*\(NOT_FOUND\)\n$/);
@@ -171,6 +173,7 @@ describe("svgvec client commands", () => {
       [["search", "dog", "--min-similarity", "1.5"], /--min-similarity must be a number from -1 to 1, not "1.5"/],
       [["search", "dog", "--min-similarity", "NaN"], /--min-similarity must be a number from -1 to 1/],
       [["search", "dog", "--exclude", "1,x"], /"x" is not an id/],
+      [["search", "--like", "1", "--like", "2"], /--like is given more than once; give it once/],
       [["list", "--format", "xml"], /--format must be one of table, jsonl, csv/],
       [["list", "--bogus"], /Unknown option '--bogus'/],
       [["stats", "--timeout", "soon"], /--timeout must be a whole number/],
