@@ -194,13 +194,17 @@ function card(hit) {
 
 /** Answers to an earlier search that arrive after a later one are dropped. */
 let searchGeneration = 0;
+/** @type {{ text: string } | { likeId: string } | undefined} The search on screen, to run again once a token is given. */
+let lastQuery;
 
 /**
  * A search by words, or by a stored image (its own record left out of the answer).
  * @param {{ text: string } | { likeId: string }} query
+ * @param {boolean} [remember] add the search to the browser's history
  */
-async function search(query) {
+async function search(query, remember = true) {
   const generation = ++searchGeneration;
+  lastQuery = query;
   const message = element("search-message");
   const results = element("results");
   say(message, "Searching…");
@@ -209,7 +213,8 @@ async function search(query) {
   url.searchParams.delete("like");
   if ("text" in query) url.searchParams.set("q", query.text);
   else url.searchParams.set("like", query.likeId);
-  history.replaceState(null, "", url);
+  // Each search is a step that Back returns from; one the address bar asked for is already there.
+  if (remember && url.href !== location.href) history.pushState(null, "", url);
   try {
     /** @type {SearchResponse} */
     const answer = await call("Search", { ...query, k: RESULT_COUNT });
@@ -218,7 +223,8 @@ async function search(query) {
     results.replaceChildren(...answer.hits.map(card));
     const n = answer.hits.length;
     const what = "text" in query ? `best ${n === 1 ? "match" : "matches"}` : `${n === 1 ? "image" : "images"} most like #${query.likeId}`;
-    say(message, n === 0 ? "No images stored yet: add one below." : `${n} ${what}`);
+    const none = "text" in query ? "No images stored yet: add one." : `No other images are stored besides #${query.likeId}.`;
+    say(message, n === 0 ? none : `${n} ${what}`);
   } catch (err) {
     if (generation !== searchGeneration) return;
     results.replaceChildren();
@@ -293,19 +299,31 @@ function start() {
     tokenForm.hidden = true;
     say(element("token-message"), "");
     void showStats();
-    const text = searchInput.value.trim();
-    if (text !== "") void search({ text });
+    if (lastQuery !== undefined) void search(lastQuery, false);
   });
+  // Back and Forward show the search of that step again.
+  window.addEventListener("popstate", () => searchFromAddress(searchInput));
 
   void showStats();
+  searchFromAddress(searchInput);
+}
+
+/**
+ * Runs the search the address asks for: ?q=words or ?like=id.
+ * @param {HTMLInputElement} searchInput
+ */
+function searchFromAddress(searchInput) {
   const params = new URL(location.href).searchParams;
   const query = params.get("q")?.trim() ?? "";
   const like = params.get("like")?.trim() ?? "";
   if (query !== "") {
     searchInput.value = query;
-    void search({ text: query });
-  } else if (/^-?\d{1,20}$/.test(like)) {
-    void search({ likeId: like });
+    void search({ text: query }, false);
+  } else if (/^-?\d{1,19}$/.test(like)) {
+    searchInput.value = "";
+    void search({ likeId: like }, false);
+  } else if (like !== "") {
+    say(element("search-message"), `like=${like.slice(0, 40)} is not an image id: use ?like= with a number such as 101`, true);
   }
 }
 

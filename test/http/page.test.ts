@@ -252,6 +252,10 @@ describe("the search page in Chromium", () => {
     expect(likeSims).toEqual([...likeSims].sort((a, b) => b - a));
     expect(new URL(page.url()).searchParams.get("like")).toBe(like);
     await screenshot(page, "similar");
+    // Back returns to the words searched before.
+    await page.goBack();
+    await page.locator("#search-message").filter({ hasText: /best matches/ }).waitFor();
+    expect((await cards(page)).map((c) => c.id)).toEqual(hits.map((h) => h.id));
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -393,7 +397,9 @@ describe("the search page with SVGVEC_AUTH_TOKENS", () => {
     expect(refused.status).toBe(401);
     await t.client.addImage({ id: 9n, url: corpus.openmoji("1F436") });
 
-    const { page, problems } = await openPage(base);
+    await t.client.addImage({ id: 10n, url: corpus.openmoji("1F431") });
+    // Opened on a search by image: once the token is given, that search runs.
+    const { page, problems } = await openPage(base, "/?like=10");
     const form = page.locator("#token-form");
     await form.waitFor({ state: "visible" });
     expect(await page.locator("#token-message").textContent()).toBe((refused.body as { message: string }).message);
@@ -409,14 +415,16 @@ describe("the search page with SVGVEC_AUTH_TOKENS", () => {
     await page.locator("#token-input").fill(TOKEN);
     await page.locator("#token-input").press("Enter");
     expect((await statsCall).headers().authorization).toBe(`Bearer ${TOKEN}`);
-    await page.locator("#stats").filter({ hasText: "1 image" }).waitFor();
+    await page.locator("#stats").filter({ hasText: "2 images" }).waitFor();
     expect(await form.isHidden()).toBe(true);
     expect(await page.evaluate(() => sessionStorage.getItem("svgvec.token"))).toBe(TOKEN);
+    await page.locator("#search-message").filter({ hasText: "1 image most like #10" }).waitFor();
+    expect((await cards(page)).map((c) => c.id)).toEqual(["9"]);
 
     // The token outlives a reload of the tab.
     await page.reload();
     await searchFor(page, "dog");
-    expect((await cards(page)).map((c) => c.id)).toEqual(["9"]);
+    expect((await cards(page)).map((c) => c.id).sort()).toEqual(["10", "9"]);
     expect(await form.isHidden()).toBe(true);
 
     await screenshot(page, "token");
