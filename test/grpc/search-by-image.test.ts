@@ -97,6 +97,20 @@ describe.each([
     expect(details(err)).toMatch(/like_id: no stored record has id 424242/);
   });
 
+  it("answers NOT_FOUND for a like_id in a collection that has never held a record", async () => {
+    // Milvus Lite fails a query for the vector of a never-written collection instead of finding no rows.
+    const empty = await startTestApp({ milvusAddress: inject(milvus) });
+    try {
+      for (const id of [1n, MIN_INT64]) {
+        const err = await failure(empty.client.search({ likeId: id }));
+        expect(code(err), details(err)).toBe(grpc.status.NOT_FOUND);
+        expect(details(err)).toBe(`like_id: no stored record has id ${id}; add it first, or search by text or like_url`);
+      }
+    } finally {
+      await empty.close();
+    }
+  });
+
   it("runs no encoder, text or image, and fetches nothing for a search by id", async () => {
     const { service, pipeline } = t.app;
     const before = () => ({
