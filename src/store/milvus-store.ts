@@ -316,16 +316,8 @@ export class MilvusStore {
   /** Every record in ascending id order, a page at a time. */
   async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
     // The SDK's iterator starts after -9223372036854775807, so it never returns the two smallest ids: read them first.
-    const below = await this.call("query", () =>
-      this.client.query({
-        collection_name: this.opts.collection,
-        filter: `id <= ${ITERATOR_START}`,
-        output_fields: outputFields(opts.includeVectors),
-        consistency_level: STRONG,
-      }),
-    );
-    ok(below.status, "query");
-    let lowest = below.data.map((row) => toRecord(row, opts.includeVectors)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const below = await this.queryRows(`id <= ${ITERATOR_START}`, opts.includeVectors);
+    let lowest = below.map((row) => toRecord(row, opts.includeVectors)).sort((a, b) => (a.id < b.id ? -1 : 1));
     if (opts.limit > 0) lowest = lowest.slice(0, opts.limit);
     const size = Math.max(1, opts.pageSize);
     for (let i = 0; i < lowest.length; i += size) yield lowest.slice(i, i + size);
