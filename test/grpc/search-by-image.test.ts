@@ -216,6 +216,21 @@ describe("Search by URL holds a search slot and an add slot, and stops when its 
     expect((await t.client.addImage({ id: 3n, url: corpus.openmoji("2764") })).image?.id).toBe(3n);
   });
 
+  it("refuses a like_url search while AddImage calls hold every add slot, with advice for a search, and keeps serving like_id", async () => {
+    const slow = failure(t.client.addImage({ id: 4n, url: `${corpus.base}/slow` }, { deadline: new Date(Date.now() + 3_000) }));
+    await waitFor(() => corpus.openSlow() === 1);
+    const err = await failure(t.client.search({ likeUrl: corpus.openmoji("1F436") }));
+    expect(code(err)).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(details(err)).toBe(
+      "1 AddImage calls and searches by like_url are already downloading and rendering (SVGVEC_MAX_INFLIGHT_ADDS); " +
+        "retry with backoff, or search by like_id for an image already stored",
+    );
+    // The refused search gave its search slot back: the only one there is.
+    expect((await t.client.search({ likeId: 1n, includeSelf: true })).hits[0]?.id).toBe(1n);
+    expect(code(await slow)).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await waitFor(() => corpus.openSlow() === 0);
+  });
+
   it("refuses a like_url on a private address as AddImage does, without fetching it", async () => {
     const strict = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_FETCH_ALLOW_PRIVATE: "false" } });
     const requests = corpus.requests.length;
