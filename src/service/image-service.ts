@@ -110,6 +110,8 @@ export class ImageService {
   /** What this process last wrote per id, to recognise a re-add of the same url and content. */
   private readonly written = new LRUCache<bigint, { url: string; contentHash: string }>({ max: 100_000 });
   private readonly addLimit: CallLimit;
+  /** The add limit's refusal as a search by like_url hears it: it is no AddImage call and imports nothing. */
+  private readonly urlSearchRefusal: string;
   private readonly streamLimit: CallLimit;
   private readonly listLimit: CallLimit;
   private readonly searchLimit: CallLimit;
@@ -134,6 +136,9 @@ export class ImageService {
       `${options.maxInflightAdds} AddImage calls are already in progress (SVGVEC_MAX_INFLIGHT_ADDS); ` +
         `retry with backoff, or send bulk imports through StreamAddImages`,
     );
+    this.urlSearchRefusal =
+      `${options.maxInflightAdds} AddImage calls and searches by like_url are already downloading and rendering ` +
+      `(SVGVEC_MAX_INFLIGHT_ADDS); retry with backoff, or search by like_id for an image already stored`;
     this.streamLimit = new CallLimit(
       options.maxStreams,
       `${options.maxStreams} StreamAddImages calls are already open (SVGVEC_MAX_STREAMS); ` +
@@ -338,7 +343,10 @@ export class ImageService {
         return this.embedQuery(query.text, signal);
       case "url":
         // A download and render like an add's, so it counts against the same limit as AddImage.
-        return this.addLimit.run(async () => this.pipeline.embed(await this.pipeline.fetch(query.url, signal), signal));
+        return this.addLimit.run(
+          async () => this.pipeline.embed(await this.pipeline.fetch(query.url, signal), signal),
+          this.urlSearchRefusal,
+        );
       case "id": {
         const record = await this.store.get(query.id, true);
         if (record?.vector === undefined) {
@@ -379,8 +387,8 @@ class CallLimit {
     private readonly refusal: string,
   ) {}
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
-    const release = this.acquire();
+  async run<T>(call: () => Promise<T>, refusal = this.refusal): Promise<T> {
+    const release = this.acquire(refusal);
     try {
       return await call();
     } finally {
@@ -388,9 +396,9 @@ class CallLimit {
     }
   }
 
-  /** Takes a slot, or throws LimitError; the returned function gives it back (once, however often called). */
-  acquire(): () => void {
-    if (this.active >= this.max) throw new LimitError(this.refusal);
+  /** Takes a slot, or throws LimitError with refusal; the returned function gives it back (once, however often called). */
+  acquire(refusal = this.refusal): () => void {
+    if (this.active >= this.max) throw new LimitError(refusal);
     this.active++;
     let held = true;
     return () => {

@@ -235,17 +235,36 @@ export class MilvusStore {
   }
 
   async get(id: bigint, includeVector = false): Promise<ImageRecord | undefined> {
-    const res = await this.call("query", () =>
-      this.client.query({
-        collection_name: this.opts.collection,
-        filter: idFilter([id]),
-        output_fields: outputFields(includeVector),
-        consistency_level: STRONG,
-      }),
-    );
-    ok(res.status, "query");
-    const row = res.data[0];
+    const row = (await this.queryRows(idFilter([id]), includeVector))[0];
     return row === undefined ? undefined : toRecord(row, includeVector);
+  }
+
+  /**
+   * The rows matching filter. Milvus Lite refuses a query for the vector field of a collection that
+   * has never held a row (a segcore assertion) instead of finding no rows; the same query without
+   * the vector then tells whether there is anything to find.
+   */
+  private async queryRows(filter: string, includeVector: boolean): Promise<Record<string, unknown>[]> {
+    const query = (vector: boolean) =>
+      this.call("query", () =>
+        this.client.query({
+          collection_name: this.opts.collection,
+          filter,
+          output_fields: outputFields(vector),
+          consistency_level: STRONG,
+        }),
+      );
+    const res = await query(includeVector);
+    try {
+      ok(res.status, "query");
+    } catch (e) {
+      if (!includeVector || !(e instanceof StoreRejectedError)) throw e;
+      const bare = await query(false);
+      ok(bare.status, "query");
+      if (bare.data.length > 0) throw e;
+      return [];
+    }
+    return res.data;
   }
 
   /** Inserts or replaces whole rows (one Milvus upsert: all rows or none). */
@@ -297,16 +316,8 @@ export class MilvusStore {
   /** Every record in ascending id order, a page at a time. */
   async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
     // The SDK's iterator starts after -9223372036854775807, so it never returns the two smallest ids: read them first.
-    const below = await this.call("query", () =>
-      this.client.query({
-        collection_name: this.opts.collection,
-        filter: `id <= ${ITERATOR_START}`,
-        output_fields: outputFields(opts.includeVectors),
-        consistency_level: STRONG,
-      }),
-    );
-    ok(below.status, "query");
-    let lowest = below.data.map((row) => toRecord(row, opts.includeVectors)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const below = await this.queryRows(`id <= ${ITERATOR_START}`, opts.includeVectors);
+    let lowest = below.map((row) => toRecord(row, opts.includeVectors)).sort((a, b) => (a.id < b.id ? -1 : 1));
     if (opts.limit > 0) lowest = lowest.slice(0, opts.limit);
     const size = Math.max(1, opts.pageSize);
     for (let i = 0; i < lowest.length; i += size) yield lowest.slice(i, i + size);

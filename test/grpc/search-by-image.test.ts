@@ -97,6 +97,20 @@ describe.each([
     expect(details(err)).toMatch(/like_id: no stored record has id 424242/);
   });
 
+  it("answers NOT_FOUND for a like_id in a collection that has never held a record", async () => {
+    // Milvus Lite fails a query for the vector of a never-written collection instead of finding no rows.
+    const empty = await startTestApp({ milvusAddress: inject(milvus) });
+    try {
+      for (const id of [1n, MIN_INT64]) {
+        const err = await failure(empty.client.search({ likeId: id }));
+        expect(code(err), details(err)).toBe(grpc.status.NOT_FOUND);
+        expect(details(err)).toBe(`like_id: no stored record has id ${id}; add it first, or search by text or like_url`);
+      }
+    } finally {
+      await empty.close();
+    }
+  });
+
   it("runs no encoder, text or image, and fetches nothing for a search by id", async () => {
     const { service, pipeline } = t.app;
     const before = () => ({
@@ -200,6 +214,21 @@ describe("Search by URL holds a search slot and an add slot, and stops when its 
     await waitFor(() => corpus.openSlow() === 0);
     await waitFor(async () => (await t.client.search({ likeId: 1n, includeSelf: true }).catch(() => undefined)) !== undefined);
     expect((await t.client.addImage({ id: 3n, url: corpus.openmoji("2764") })).image?.id).toBe(3n);
+  });
+
+  it("refuses a like_url search while AddImage calls hold every add slot, with advice for a search, and keeps serving like_id", async () => {
+    const slow = failure(t.client.addImage({ id: 4n, url: `${corpus.base}/slow` }, { deadline: new Date(Date.now() + 3_000) }));
+    await waitFor(() => corpus.openSlow() === 1);
+    const err = await failure(t.client.search({ likeUrl: corpus.openmoji("1F436") }));
+    expect(code(err)).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(details(err)).toBe(
+      "1 AddImage calls and searches by like_url are already downloading and rendering (SVGVEC_MAX_INFLIGHT_ADDS); " +
+        "retry with backoff, or search by like_id for an image already stored",
+    );
+    // The refused search gave its search slot back: the only one there is.
+    expect((await t.client.search({ likeId: 1n, includeSelf: true })).hits[0]?.id).toBe(1n);
+    expect(code(await slow)).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await waitFor(() => corpus.openSlow() === 0);
   });
 
   it("refuses a like_url on a private address as AddImage does, without fetching it", async () => {
