@@ -326,8 +326,11 @@ export class ImageService {
    * slots throughout. A record searched for by id is left out of its own hits unless asked for.
    */
   async find(query: SearchQuery, opts: SearchOptions): Promise<SearchHit[]> {
+    // A like_url's download and render count against the add limit, as an add's do, and take no
+    // search slot while they run: a few slow servers must not hold every text search up.
+    const embedded = query.kind === "url" ? await this.embedUrl(query.url, opts.signal) : undefined;
     return this.searchLimit.run(async () => {
-      const vector = await this.queryVector(query, opts.signal);
+      const vector = embedded ?? (await this.queryVector(query, opts.signal));
       opts.signal?.throwIfAborted();
       const exclude = new Set(opts.excludeIds);
       if (query.kind === "id" && !query.includeSelf) exclude.add(query.id);
@@ -342,11 +345,7 @@ export class ImageService {
       case "text":
         return this.embedQuery(query.text, signal);
       case "url":
-        // A download and render like an add's, so it counts against the same limit as AddImage.
-        return this.addLimit.run(
-          async () => this.pipeline.embed(await this.pipeline.fetch(query.url, signal), signal),
-          this.urlSearchRefusal,
-        );
+        return this.embedUrl(query.url, signal);
       case "id": {
         const record = await this.store.get(query.id, true);
         if (record?.vector === undefined) {
@@ -355,6 +354,11 @@ export class ImageService {
         return record.vector;
       }
     }
+  }
+
+  /** A download and render like an add's, so it counts against the same limit as AddImage. */
+  private embedUrl(url: string, signal: AbortSignal | undefined): Promise<ArrayLike<number>> {
+    return this.addLimit.run(async () => this.pipeline.embed(await this.pipeline.fetch(url, signal), signal), this.urlSearchRefusal);
   }
 
   async stats(): Promise<Stats> {
