@@ -46,6 +46,15 @@ export interface StreamSummary {
   failures: ItemFailure[];
 }
 
+/**
+ * How long after a write that found no record its added_at is checked again. Another replica that
+ * also found none writes its own, later added_at; the check sees it and puts the earlier one back.
+ * It finds every such write whose query-to-upsert span (one Strong query and one upsert) is shorter.
+ */
+export const ADD_SETTLE_MS = 3_000;
+/** Checks of one add after repairs: a replica that keeps writing an id delays the end, not forever. */
+const MAX_SETTLE_ROUNDS = 5;
+
 /** Failures listed in a stream's summary; the rest are only counted, so memory stays bounded. */
 export const MAX_LISTED_FAILURES = 1000;
 
@@ -90,6 +99,8 @@ export interface ImageServiceOptions {
   maxSearches: number;
   /** Most encoded bytes of records in one ListImages page. */
   listPageBytes: number;
+  /** ADD_SETTLE_MS unless given. */
+  addSettleMs?: number;
 }
 
 interface PendingWrite {
@@ -97,6 +108,12 @@ interface PendingWrite {
   url: string;
   vector: Float32Array;
   contentHash: string;
+}
+
+/** An add of this process awaiting its check, with the added_at it wrote. */
+interface Settling {
+  id: bigint;
+  addedAt: string;
 }
 
 /** One write's end: a batch can store some items and fail others. */
@@ -107,8 +124,13 @@ export class ImageService {
   private readonly writer: Batcher<PendingWrite, Written>;
   private readonly textEncoder: Batcher<string, Float32Array>;
   private readonly textCache: LRUCache<string, Float32Array> | undefined;
-  /** What this process last wrote per id, to recognise a re-add of the same url and content. */
-  private readonly written = new LRUCache<bigint, { url: string; contentHash: string }>({ max: 100_000 });
+  /**
+   * What this process last wrote per id, to recognise a re-add of the same url and content. Only a
+   * hint: another replica may have written the id since, which the stored updated_at shows.
+   */
+  private readonly written = new LRUCache<bigint, { url: string; contentHash: string; updatedAt: string }>({ max: 100_000 });
+  /** Ids this process added (found no record for) and has yet to check, with the added_at it wrote. */
+  private readonly settling = new Map<bigint, string>();
   private readonly addLimit: CallLimit;
   /** The add limit's refusal as a search by like_url hears it: it is no AddImage call and imports nothing. */
   private readonly urlSearchRefusal: string;
@@ -179,12 +201,16 @@ export class ImageService {
     return { ...result, record: { ...result.record, vector: Array.from(vector) } };
   }
 
-  /** The stored record when id already holds this url with this content (as this process wrote it). */
+  /**
+   * The stored record when id still holds what this process wrote for this url and content. The
+   * stored updated_at must be the one written: any other writer (another replica, a repair of
+   * added_at excepted, which keeps it) changed it, and its vector may be of other content.
+   */
   private async unchanged(id: bigint, url: string, contentHash: string, includeVector: boolean): Promise<AddResult | undefined> {
     const last = this.written.get(id);
     if (last === undefined || last.url !== url || last.contentHash !== contentHash) return undefined;
     const record = await this.store.get(id, includeVector);
-    if (record === undefined || record.url !== url) return undefined;
+    if (record === undefined || record.url !== url || record.updatedAt !== last.updatedAt) return undefined;
     return { record, outcome: "unchanged" };
   }
 
@@ -236,13 +262,71 @@ export class ImageService {
         }
       }
     }
-    for (const item of items) if (!failed.has(item.id)) this.written.set(item.id, { url: item.url, contentHash: item.contentHash });
+    const added: Settling[] = [];
+    items.forEach((item, i) => {
+      if (failed.has(item.id)) return;
+      this.written.set(item.id, { url: item.url, contentHash: item.contentHash, updatedAt: now });
+      if (results[i]!.outcome === "added") {
+        this.settling.set(item.id, now);
+        added.push({ id: item.id, addedAt: now });
+      }
+    });
+    if (added.length > 0) this.settleLater(added, 1);
     this.storeTimes.writeMs += performance.now() - started;
     this.storeTimes.rows += rows.size - failed.size;
     return items.map((item, i): Written => {
       const error = failed.get(item.id);
       return error === undefined ? { result: results[i]! } : { error };
     });
+  }
+
+  /**
+   * Checks the ids again once writes that raced with their adds have landed: one Strong query for
+   * them all. Milvus has no compare-and-set, so two replicas that both found no record both write
+   * their own added_at, and the last upsert wins. The later writer never sees the earlier one's
+   * row, but the earlier writer, reading after ADD_SETTLE_MS, sees a later added_at and restores its own.
+   */
+  private settleLater(adds: readonly Settling[], round: number): void {
+    const timer = setTimeout(() => {
+      this.settle(adds, round).catch(() => {
+        // Milvus unreachable or closing: the added_at of a raced add stays the later one.
+        for (const add of adds) this.forgetSettling(add);
+      });
+    }, this.options.addSettleMs ?? ADD_SETTLE_MS);
+    timer.unref();
+  }
+
+  private async settle(adds: readonly Settling[], round: number): Promise<void> {
+    // Not those removed or added anew since: their own check (or none) applies.
+    const mine = adds.filter((add) => this.settling.get(add.id) === add.addedAt);
+    if (mine.length === 0) return;
+    const stored = await this.store.existing(mine.map((m) => m.id));
+    const repaired: Settling[] = [];
+    for (const add of mine) {
+      const now = stored.get(add.id);
+      if (now !== undefined && later(now.addedAt, add.addedAt) && (await this.locks.run(add.id, () => this.restoreAddedAt(add)))) {
+        repaired.push(add);
+      }
+    }
+    for (const add of mine) if (!repaired.includes(add) || round >= MAX_SETTLE_ROUNDS) this.forgetSettling(add);
+    // A replica's write that read the later added_at before the repair may land after it: look again.
+    if (repaired.length > 0 && round < MAX_SETTLE_ROUNDS) this.settleLater(repaired, round + 1);
+  }
+
+  private forgetSettling(add: Settling): void {
+    if (this.settling.get(add.id) === add.addedAt) this.settling.delete(add.id);
+  }
+
+  /**
+   * Rewrites id's record as stored, with the earlier added_at; url, vector and updated_at stay the
+   * last writer's. Under the per-id lock, so none of this process's own writes can fall in between.
+   */
+  private async restoreAddedAt({ id, addedAt }: Settling): Promise<boolean> {
+    if (this.settling.get(id) !== addedAt) return false;
+    const record = await this.store.get(id, true);
+    if (record?.vector === undefined || !later(record.addedAt, addedAt)) return false;
+    await this.store.upsert([{ id, url: record.url, vector: record.vector, addedAt, updatedAt: record.updatedAt }]);
+    return true;
   }
 
   /**
@@ -374,6 +458,8 @@ export class ImageService {
   async remove(id: bigint): Promise<boolean> {
     return this.locks.run(id, async () => {
       this.written.delete(id);
+      // A record added after this remove is a new one, whose added_at must not be put back.
+      this.settling.delete(id);
       return this.store.remove(id);
     });
   }
@@ -443,6 +529,13 @@ function splitByBytes(page: ImageRecord[], maxBytes: number): ImageRecord[][] {
   }
   if (run.length > 0) out.push(run);
   return out;
+}
+
+/** Whether timestamp a is after b; a value that is not a time is never later, so it is left alone. */
+function later(a: string, b: string): boolean {
+  const ta = Date.parse(a);
+  const tb = Date.parse(b);
+  return Number.isFinite(ta) && Number.isFinite(tb) && ta > tb;
 }
 
 function keepFirstFailures(summary: StreamSummary): void {

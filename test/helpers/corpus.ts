@@ -36,6 +36,12 @@ export interface Corpus {
   hostile(name: string): string;
   /** URL of a file in test/fixtures/svg. */
   fixture(name: string): string;
+  /**
+   * Serves body at the returned URL from now on, replacing what that name served before, so a
+   * test can change a file between adds of its URL. With together, requests are held until that
+   * many have come, then answered at once, so that several downloaders go on in step.
+   */
+  serve(name: string, body: Buffer, opts?: { together?: number }): string;
   /** Paths requested so far, with their Range header. */
   requests: Array<{ path: string; range?: string }>;
   /** Connections to /slow that the client has not closed yet. */
@@ -46,10 +52,11 @@ export interface Corpus {
 export async function startCorpus(): Promise<Corpus> {
   const requests: Corpus["requests"] = [];
   const slow = { open: 0 };
+  const served = new Map<string, Served>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     requests.push({ path: url.pathname, ...(req.headers.range ? { range: req.headers.range } : {}) });
-    route(url, req, res, slow).catch((e: unknown) => {
+    route(url, req, res, slow, served).catch((e: unknown) => {
       res.statusCode = 500;
       res.end(String(e));
     });
@@ -61,6 +68,10 @@ export async function startCorpus(): Promise<Corpus> {
     openmoji: (hex) => `${base}/openmoji/${hex}.svg`,
     fixture: (name) => `${base}/fixtures/${name}`,
     hostile: (name) => `${base}/hostile/${name}`,
+    serve: (name, body, opts) => {
+      served.set(safe(name), { body, together: opts?.together ?? 1, waiting: [] });
+      return `${base}/served/${name}`;
+    },
     requests,
     openSlow: () => slow.open,
     close: () =>
@@ -71,7 +82,13 @@ export async function startCorpus(): Promise<Corpus> {
   };
 }
 
-async function route(url: URL, req: http.IncomingMessage, res: http.ServerResponse, slow: { open: number }): Promise<void> {
+async function route(
+  url: URL,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  slow: { open: number },
+  served: ReadonlyMap<string, Served>,
+): Promise<void> {
   const [, kind, ...rest] = url.pathname.split("/");
   const name = rest.join("/");
   const svg = (body: Buffer, headers: Record<string, string> = {}) => {
@@ -127,6 +144,16 @@ async function route(url: URL, req: http.IncomingMessage, res: http.ServerRespon
       req.on("close", () => res.destroy());
       return pump();
     }
+    case "served": { // /served/NAME: whatever the test last gave serve() under NAME
+      const file = served.get(safe(name));
+      if (file === undefined) {
+        res.writeHead(404);
+        return void res.end();
+      }
+      file.waiting.push(() => svg(file.body, { "cache-control": "no-store" }));
+      if (file.waiting.length >= file.together) for (const answer of file.waiting.splice(0)) answer();
+      return;
+    }
     case "slow-render": // /slow-render/N: an SVG that renders for seconds, made unique by N so no two share an embedding
       return svg(Buffer.concat([hostileSvg("slow-filters.svg", "http://127.0.0.1:9"), Buffer.from(`<!-- ${safe(name)} -->`)]));
     case "slow": // headers at once, the body never
@@ -139,6 +166,13 @@ async function route(url: URL, req: http.IncomingMessage, res: http.ServerRespon
       res.writeHead(404);
       res.end();
   }
+}
+
+interface Served {
+  body: Buffer;
+  together: number;
+  /** Held requests' answers. */
+  waiting: Array<() => void>;
 }
 
 function safe(name: string): string {
