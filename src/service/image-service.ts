@@ -99,8 +99,6 @@ export interface ImageServiceOptions {
   maxSearches: number;
   /** Most encoded bytes of records in one ListImages page. */
   listPageBytes: number;
-  /** ADD_SETTLE_MS unless given. */
-  addSettleMs?: number;
 }
 
 interface PendingWrite {
@@ -292,7 +290,7 @@ export class ImageService {
         // Milvus unreachable or closing: the added_at of a raced add stays the later one.
         for (const add of adds) this.forgetSettling(add);
       });
-    }, this.options.addSettleMs ?? ADD_SETTLE_MS);
+    }, ADD_SETTLE_MS);
     timer.unref();
   }
 
