@@ -7,6 +7,8 @@
  *
  * Usage: npx tsx bench/search.ts [--milvus lite|standalone] [--consistency strong|bounded]
  *        [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400]
+ *        [--model DIR (read only) | --batch dynamic|1 (a generated random-weight ViT-B/32)] [--text-sessions N]
+ * --milvus standalone uses the one at SVGVEC_TEST_STANDALONE_ADDRESS if set, else starts one.
  * Needs ghz (go install github.com/bojand/ghz/cmd/ghz@v0.120.0).
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -16,16 +18,14 @@ import { parseArgs } from "node:util";
 import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
-import { REPO_ROOT, generateModel } from "../src/models/generate.js";
 import { readModelDir } from "../src/models/model-dir.js";
 import { ClipModel } from "../src/clip/clip.js";
-import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { MILVUS_CHANNEL_OPTIONS, MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
-import { startStandalone } from "../test/helpers/milvus.js";
 import { ghz } from "../test/helpers/ghz.js";
-import { python } from "../test/helpers/models.js";
 import { runBench } from "./run.js";
+import { benchMilvus } from "./milvus.js";
+import { benchModelDir, describeModel } from "./model-kind.js";
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +33,9 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "10000,100000" },
     concurrency: { type: "string", default: "1,4,16" },
     requests: { type: "string", default: "400" },
-    model: { type: "string", default: join(REPO_ROOT, ".cache/models/ViT-B-32__random-dynamic") },
+    model: { type: "string" },
+    batch: { type: "string", default: "dynamic" },
+    "text-sessions": { type: "string", default: "1" },
     consistency: { type: "string", default: "strong" },
   },
 });
@@ -41,7 +43,7 @@ const CONSISTENCY = values.consistency === "bounded" ? "bounded" : "strong";
 const SIZES = values.sizes!.split(",").map(Number);
 const CONCURRENCY = values.concurrency!.split(",").map(Number);
 const REQUESTS = Number(values.requests);
-const MODEL_DIR = values.model!;
+const TEXT_SESSIONS = Number(values["text-sessions"]);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
@@ -63,6 +65,11 @@ async function waitForIndex(address: string, collection: string, rows: number): 
   try {
     for (;;) {
       const p = await client.getIndexBuildProgress({ collection_name: collection, field_name: "vector" });
+      // Milvus Lite answers this call with an empty message: no status, no row counts.
+      if (p.status === undefined) {
+        const d = await client.describeIndex({ collection_name: collection, field_name: "vector" });
+        return `index build progress not reported (Milvus Lite); describeIndex says ${d.index_descriptions?.[0]?.state ?? d.status?.reason ?? "nothing"}`;
+      }
       if (p.status.error_code !== "Success") return `index progress not reported (${p.status.reason})`;
       if (Number(p.indexed_rows) >= rows) return `index built over ${p.indexed_rows} rows after ${((performance.now() - t0) / 1000).toFixed(0)} s`;
       if (performance.now() - t0 > 900_000) return `index over ${p.indexed_rows} of ${rows} rows after 900 s; measured anyway`;
@@ -89,16 +96,14 @@ async function load(address: string, concurrency: number): Promise<{ p50: number
 }
 
 async function main(): Promise<void> {
-  await generateModel({ preset: "vit-b-32", batch: "dynamic", out: MODEL_DIR, python: python() });
+  const MODEL_DIR = await benchModelDir(values.model, values.batch);
   const dataDir = await mkdtemp(join(tmpdir(), "svgvec-bench-"));
-  const milvus =
-    values.milvus === "standalone"
-      ? await startStandalone()
-      : await MilvusLite.start({ dataDir, port: 0, binary: "", python: python() }).then((l) => ({ address: l.address, stop: () => l.stop() }));
+  const milvus = await benchMilvus(values.milvus, dataDir);
   const lines: string[] = [];
   try {
     // Bare text encoder: one query at a time, each text new.
-    const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "", intraOpThreads: 0 }), 0);
+    const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "" }), 0, TEXT_SESSIONS);
+    const modelLine = await describeModel(MODEL_DIR, model.info);
     await model.embedText("warm up");
     const enc: number[] = [];
     for (let i = 0; i < 100; i++) {
@@ -144,11 +149,13 @@ async function main(): Promise<void> {
         SVGVEC_MODEL_DIR: MODEL_DIR,
         SVGVEC_LOG_LEVEL: "error",
         SVGVEC_SEARCH_CONSISTENCY: CONSISTENCY,
+        SVGVEC_TEXT_SESSIONS: String(TEXT_SESSIONS),
       });
       const app = await startApp(config, createLogger("error"));
       try {
         await load(app.address, 1); // warm-up
         lines.push(`\n${size.toLocaleString("en")} vectors, ${values.milvus} Milvus (${info.indexType}, nprobe 16, ${CONSISTENCY} consistency), ${new Date().toISOString()}`);
+        lines.push(modelLine);
         lines.push(`bare text encoder p50 ${encP50.toFixed(1)} ms, bare Milvus search p50 ${milvusP50.toFixed(1)} ms (p99 ${pct(bare, 99).toFixed(1)} ms), sum ${(encP50 + milvusP50).toFixed(1)} ms; ${indexWait}\n`);
         lines.push("| concurrency | requests | p50 ms | p95 ms | p99 ms | QPS | errors | p50 / (encoder + Milvus) | p99 / p50 |");
         lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
