@@ -35,7 +35,7 @@ const { values } = parseArgs({
     requests: { type: "string", default: "400" },
     model: { type: "string" },
     batch: { type: "string", default: "dynamic" },
-    "text-sessions": { type: "string", default: "1" },
+    "text-sessions": { type: "string" },
     consistency: { type: "string", default: "strong" },
   },
 });
@@ -43,7 +43,7 @@ const CONSISTENCY = values.consistency === "bounded" ? "bounded" : "strong";
 const SIZES = values.sizes!.split(",").map(Number);
 const CONCURRENCY = values.concurrency!.split(",").map(Number);
 const REQUESTS = Number(values.requests);
-const TEXT_SESSIONS = Number(values["text-sessions"]);
+const TEXT_SESSIONS = values["text-sessions"] === undefined ? loadConfig({ ...process.env }).model.textSessions : Number(values["text-sessions"]);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 

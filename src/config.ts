@@ -266,7 +266,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       name: str("SVGVEC_MODEL_NAME", ""),
       pretrained: str("SVGVEC_MODEL_PRETRAINED", ""),
       intraOpThreads: int("SVGVEC_INTRA_OP_THREADS", 0, 0, 256),
-      textSessions: int("SVGVEC_TEXT_SESSIONS", 1, 1, 16),
+      textSessions: int("SVGVEC_TEXT_SESSIONS", 2, 1, 16),
     },
     fetch: {
       allowPrivateAddresses: bool("SVGVEC_FETCH_ALLOW_PRIVATE", false),

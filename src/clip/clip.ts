@@ -138,7 +138,7 @@ export class ClipModel {
     const flat = new Int32Array(texts.length * length).fill(this.tokenizer.padId);
     ids.forEach((r, i) => flat.set(r.slice(0, length), i * length));
     const data = this.textualIo.inputType === "int64" ? BigInt64Array.from(flat, (v) => BigInt(v)) : flat;
-    const at = this.textBusy.indexOf(Math.min(...this.textBusy));
+    const at = this.idlestTextSession();
     this.textBusy[at]!++;
     this.textRuns[at]!++;
     try {
@@ -154,6 +154,15 @@ export class ClipModel {
     } finally {
       this.textBusy[at]!--;
     }
+  }
+
+  /** The least busy text session among those up; while none is, the first (which fails fast, to be retried). */
+  private idlestTextSession(): number {
+    let best = -1;
+    this.textual.forEach((session, i) => {
+      if (session.ready && (best < 0 || this.textBusy[i]! < this.textBusy[best]!)) best = i;
+    });
+    return Math.max(best, 0);
   }
 
   /** Text-encoder runs started so far on each text session. */

@@ -87,6 +87,10 @@ describe("ClipModel", () => {
       // Each run goes to the idle session: eight queries at once share out between the two.
       expect([a + b, a > 0, b > 0]).toEqual([8, true, true]);
       for (const [i, t] of texts.entries()) expect(dot(together[i]!, await fixed.embedText(t))).toBeCloseTo(1, 5);
+      // A session whose worker is restarting is passed over while another is up.
+      await two.crashWorkerForTest("text");
+      expect(two.ready).toBe(false);
+      expect(dot(await two.embedText("while one restarts"), await fixed.embedText("while one restarts"))).toBeCloseTo(1, 5);
     } finally {
       await two.release();
     }

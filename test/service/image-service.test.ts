@@ -23,8 +23,8 @@ describe("import and search economies", () => {
   let t: TestApp;
   beforeAll(async () => {
     corpus = await startCorpus();
-    // The dynamic-batch model, so encoder batching can show.
-    t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_MODEL_DIR: TINY_DYNAMIC_MODEL_DIR } });
+    // The dynamic-batch model, so encoder batching can show; one text session, so one run at a time.
+    t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_MODEL_DIR: TINY_DYNAMIC_MODEL_DIR, SVGVEC_TEXT_SESSIONS: "1" } });
   });
   afterAll(async () => {
     await t.close();
