@@ -34,7 +34,7 @@ export async function describeModel(dir: string, info: ClipModelInfo): Promise<s
   const axis = (n: number | undefined) => (n === undefined ? "dynamic" : String(n));
   return (
     `model ${dir}: image batch ${axis(info.visualBatch)}, text batch ${axis(info.textBatch)}, ` +
-    `text length ${axis(info.textLength)}, ${info.textSessions} text session(s); source: ${await modelSource(dir)}`
+    `text length ${axis(info.textLength)}; source: ${await modelSource(dir)}`
   );
 }
 

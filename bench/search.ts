@@ -155,7 +155,7 @@ async function main(): Promise<void> {
       try {
         await load(app.address, 1); // warm-up
         lines.push(`\n${size.toLocaleString("en")} vectors, ${values.milvus} Milvus (${info.indexType}, nprobe 16, ${CONSISTENCY} consistency), ${new Date().toISOString()}`);
-        lines.push(modelLine);
+        lines.push(`${modelLine}; ${TEXT_SESSIONS} text session(s)`);
         lines.push(`bare text encoder p50 ${encP50.toFixed(1)} ms, bare Milvus search p50 ${milvusP50.toFixed(1)} ms (p99 ${pct(bare, 99).toFixed(1)} ms), sum ${(encP50 + milvusP50).toFixed(1)} ms; ${indexWait}\n`);
         lines.push("| concurrency | requests | p50 ms | p95 ms | p99 ms | QPS | errors | p50 / (encoder + Milvus) | p99 / p50 |");
         lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");

@@ -96,7 +96,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
     );
     session = new ExporterSession(child, opts.log);
     const exported = await session.next("exported");
-    const model = await readModelDir({ dir: work, name: opts.arch, pretrained: opts.pretrained, intraOpThreads: 0 });
+    const model = await readModelDir({ dir: work, name: opts.arch, pretrained: opts.pretrained });
     const tensors = await renderParityImages(model.preprocess);
     const imagesPath = join(scratch, "images.f32");
     await writeFile(imagesPath, concat(tensors));
@@ -300,7 +300,7 @@ async function checkParity(
   tensors: readonly Float32Array[],
   reference: { images: Float32Array[]; texts: Float32Array[] },
 ): Promise<ParityResult> {
-  const model = await ClipModel.load(await readModelDir({ dir, name: opts.arch, pretrained: opts.pretrained, intraOpThreads: 0 }), 0);
+  const model = await ClipModel.load(await readModelDir({ dir, name: opts.arch, pretrained: opts.pretrained }), 0);
   try {
     const images = [...(await model.embedImages(tensors))];
     for (const t of tensors) images.push(...(await model.embedImages([t])));

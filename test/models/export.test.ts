@@ -5,7 +5,7 @@
  * OpenCLIP in PyTorch, then served by svgvec.
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -92,7 +92,7 @@ describe("svgvec model export of ViT-B-32, random init", () => {
   let corpus: Corpus;
   beforeAll(async () => {
     corpus = await startCorpus();
-    await readFile(join(EXPORT_VENV, "bin", "python")).catch(() => {
+    await access(join(EXPORT_VENV, "bin", "python")).catch(() => {
       throw new Error(`${EXPORT_VENV} is missing: \`npm run setup:export\` installs torch and open_clip for these tests`);
     });
   });
