@@ -6,7 +6,9 @@
  *   (b) pipelined     StreamAddImages through a real svgvec server (download, render, encode, write)
  *   (c) naive         one at a time: download, render, embed, insert and flush (as the original system did)
  *
- * Usage: npx tsx bench/ingest.ts [--milvus lite|standalone] [--n 200] [--naive-n 40] [--runs 3] [--model DIR]
+ * Usage: npx tsx bench/ingest.ts [--milvus lite|standalone] [--n 200] [--naive-n 40] [--runs 3]
+ *        [--model DIR (read only) | --batch dynamic|1 (a generated random-weight ViT-B/32)]
+ * --milvus standalone uses the one at SVGVEC_TEST_STANDALONE_ADDRESS if set, else starts one.
  * Prints medians over the runs and the ratios b/a and b/c.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -17,18 +19,16 @@ import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { SvgVecClient } from "../test/helpers/grpc-client.js";
 import { createLogger } from "../src/log.js";
-import { REPO_ROOT, generateModel } from "../src/models/generate.js";
 import { readModelDir } from "../src/models/model-dir.js";
 import { ClipModel } from "../src/clip/clip.js";
 import { fetchSvg } from "../src/fetch/fetch.js";
 import { toTensor } from "../src/clip/preprocess.js";
 import { RenderPool } from "../src/render/render.js";
-import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MilvusStore } from "../src/store/milvus-store.js";
 import { openmojiCatalogue, startCorpus } from "../test/helpers/corpus.js";
-import { startStandalone } from "../test/helpers/milvus.js";
-import { python } from "../test/helpers/models.js";
 import { runBench } from "./run.js";
+import { benchMilvus } from "./milvus.js";
+import { benchModelDir, describeModel } from "./model-kind.js";
 
 const { values } = parseArgs({
   options: {
@@ -36,34 +36,25 @@ const { values } = parseArgs({
     n: { type: "string", default: "200" },
     "naive-n": { type: "string", default: "40" },
     runs: { type: "string", default: "3" },
-    model: { type: "string", default: join(REPO_ROOT, ".cache/models/ViT-B-32__random-dynamic") },
+    model: { type: "string" },
+    batch: { type: "string", default: "dynamic" },
   },
 });
 const N = Number(values.n);
 const NAIVE_N = Number(values["naive-n"]);
 const RUNS = Number(values.runs);
-const MODEL_DIR = values.model!;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  if (MODEL_DIR.endsWith("ViT-B-32__random-dynamic") || MODEL_DIR.endsWith("ViT-B-32__random")) {
-    await generateModel({
-      preset: "vit-b-32",
-      batch: MODEL_DIR.endsWith("-dynamic") ? "dynamic" : "1",
-      out: MODEL_DIR,
-      python: python(),
-    });
-  }
+  const MODEL_DIR = await benchModelDir(values.model, values.batch);
   const corpus = await startCorpus();
   // Distinct files, so no two items share content and nothing is skipped as a duplicate.
   const hexes = openmojiCatalogue().map((e) => e.hexcode).slice(0, Math.max(N * RUNS, NAIVE_N * RUNS));
   const dataDir = await mkdtemp(join(tmpdir(), "svgvec-bench-"));
-  const milvus =
-    values.milvus === "standalone"
-      ? await startStandalone()
-      : await MilvusLite.start({ dataDir, port: 0, binary: "", python: python() }).then((l) => ({ address: l.address, stop: () => l.stop() }));
+  const milvus = await benchMilvus(values.milvus, dataDir);
   const renderer = new RenderPool({ workers: 1, timeoutMs: 10_000, maxMemoryMb: 256, maxQueue: 1024 });
-  const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "", intraOpThreads: 0 }), 0);
+  const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "" }), 0);
+  const modelLine = await describeModel(MODEL_DIR, model.info);
   const batch = model.info.visualBatch ?? 32;
   process.stderr.write(`model ${MODEL_DIR} (visual batch ${model.info.visualBatch ?? "dynamic"}), Milvus ${values.milvus} at ${milvus.address}\n`);
 
@@ -150,7 +141,7 @@ async function main(): Promise<void> {
     const c = median(naive);
     const row = (name: string, items: number, runs: number[], ratio: string) =>
       `| ${name} | ${items} | ${runs.map((x) => x.toFixed(1)).join(", ")} | ${median(runs).toFixed(1)} | ${ratio} |`;
-    console.log(`\nIngestion, ${values.milvus} Milvus, model ${MODEL_DIR.split("/").pop()}, ${RUNS} runs, ${new Date().toISOString()}\n`);
+    console.log(`\nIngestion, ${values.milvus} Milvus, ${RUNS} runs, ${new Date().toISOString()}\n${modelLine}\n`);
     console.log("| path | items per run | items/s per run | median items/s | ratio |");
     console.log("| --- | --- | --- | --- | --- |");
     console.log(row("(a) raw image encoder", N, raw, "1.00 (a)"));

@@ -10,6 +10,8 @@
  *
  * Usage: npx tsx bench/search.ts [--milvus lite|standalone] [--consistency strong|bounded]
  *        [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400] [--queries text,id,url]
+ *        [--model DIR (read only) | --batch dynamic|1 (a generated random-weight ViT-B/32)] [--text-sessions N]
+ * --milvus standalone uses the one at SVGVEC_TEST_STANDALONE_ADDRESS if set, else starts one.
  * Needs ghz (go install github.com/bojand/ghz/cmd/ghz@v0.120.0).
  */
 import { readFile, mkdtemp, rm } from "node:fs/promises";
@@ -21,18 +23,16 @@ import { parseArgs } from "node:util";
 import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
-import { REPO_ROOT, generateModel } from "../src/models/generate.js";
 import { readModelDir } from "../src/models/model-dir.js";
 import { ClipModel } from "../src/clip/clip.js";
-import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { MILVUS_CHANNEL_OPTIONS, MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
 import { ImagePipeline } from "../src/pipeline/image-pipeline.js";
 import { OPENMOJI_DIR, openmojiCatalogue } from "../test/helpers/corpus.js";
-import { startStandalone } from "../test/helpers/milvus.js";
 import { ghz } from "../test/helpers/ghz.js";
-import { python } from "../test/helpers/models.js";
 import { runBench } from "./run.js";
+import { benchMilvus } from "./milvus.js";
+import { benchModelDir, describeModel } from "./model-kind.js";
 
 const { values } = parseArgs({
   options: {
@@ -40,18 +40,34 @@ const { values } = parseArgs({
     sizes: { type: "string", default: "10000,100000" },
     concurrency: { type: "string", default: "1,4,16" },
     requests: { type: "string", default: "400" },
-    model: { type: "string", default: join(REPO_ROOT, ".cache/models/ViT-B-32__random-dynamic") },
+    model: { type: "string" },
+    batch: { type: "string", default: "dynamic" },
+    "text-sessions": { type: "string" },
     consistency: { type: "string", default: "strong" },
     queries: { type: "string", default: "text,id,url" },
+    help: { type: "boolean", short: "h" },
   },
 });
+if (values.help === true) {
+  process.stdout.write(`Usage: npx tsx bench/search.ts [--milvus lite|standalone] [--consistency strong|bounded]
+       [--sizes 10000,100000] [--concurrency 1,4,16] [--requests 400] [--queries text,id,url]
+       [--model DIR (read only) | --batch dynamic|1 (a generated random-weight ViT-B/32)] [--text-sessions N]
+Prints, per collection size, the bare parts (text encoder, image path, Milvus read and search) and
+svgvec under ghz load for each kind of query: text, id (like_id) and url (like_url).
+`);
+  process.exit(0);
+}
 const CONSISTENCY = values.consistency === "bounded" ? "bounded" : "strong";
 const SIZES = values.sizes!.split(",").map(Number);
 const CONCURRENCY = values.concurrency!.split(",").map(Number);
 const REQUESTS = Number(values.requests);
-const MODEL_DIR = values.model!;
 type QueryKind = "text" | "id" | "url";
-const QUERIES = values.queries!.split(",").filter((q): q is QueryKind => q === "text" || q === "id" || q === "url");
+const QUERY_KINDS: readonly QueryKind[] = ["text", "id", "url"];
+const QUERIES = values.queries!.split(",").map((q) => {
+  if (!(QUERY_KINDS as readonly string[]).includes(q)) throw new Error(`--queries: "${q}" is no kind of query; use text, id or url, comma-separated`);
+  return q as QueryKind;
+});
+const TEXT_SESSIONS = values["text-sessions"] === undefined ? loadConfig({ ...process.env }).model.textSessions : Number(values["text-sessions"]);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
@@ -73,8 +89,12 @@ async function waitForIndex(address: string, collection: string, rows: number): 
   try {
     for (;;) {
       const p = await client.getIndexBuildProgress({ collection_name: collection, field_name: "vector" });
-      // Milvus Lite answers without a status at all.
-      if (p.status?.error_code !== "Success") return `index progress not reported (${p.status?.reason ?? "no status"})`;
+      // Milvus Lite answers this call with an empty message: no status, no row counts.
+      if (p.status === undefined) {
+        const d = await client.describeIndex({ collection_name: collection, field_name: "vector" });
+        return `index build progress not reported (Milvus Lite); describeIndex says ${d.index_descriptions?.[0]?.state ?? d.status?.reason ?? "nothing"}`;
+      }
+      if (p.status.error_code !== "Success") return `index progress not reported (${p.status.reason})`;
       if (Number(p.indexed_rows) >= rows) return `index built over ${p.indexed_rows} rows after ${((performance.now() - t0) / 1000).toFixed(0)} s`;
       if (performance.now() - t0 > 900_000) return `index over ${p.indexed_rows} of ${rows} rows after 900 s; measured anyway`;
       await new Promise((r) => setTimeout(r, 2_000));
@@ -139,17 +159,15 @@ async function load(
 }
 
 async function main(): Promise<void> {
-  await generateModel({ preset: "vit-b-32", batch: "dynamic", out: MODEL_DIR, python: python() });
+  const MODEL_DIR = await benchModelDir(values.model, values.batch);
   const dataDir = await mkdtemp(join(tmpdir(), "svgvec-bench-"));
   const svgs = await startSvgServer();
-  const milvus =
-    values.milvus === "standalone"
-      ? await startStandalone()
-      : await MilvusLite.start({ dataDir, port: 0, binary: "", python: python() }).then((l) => ({ address: l.address, stop: () => l.stop() }));
+  const milvus = await benchMilvus(values.milvus, dataDir);
   const lines: string[] = [];
   try {
     // Bare text encoder: one query at a time, each text new.
-    const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "", intraOpThreads: 0 }), 0);
+    const model = await ClipModel.load(await readModelDir({ dir: MODEL_DIR, name: "", pretrained: "" }), 0, TEXT_SESSIONS);
+    const modelLine = await describeModel(MODEL_DIR, model.info);
     await model.embedText("warm up");
     const enc: number[] = [];
     for (let i = 0; i < 100; i++) {
@@ -219,11 +237,13 @@ async function main(): Promise<void> {
         SVGVEC_SEARCH_CONSISTENCY: CONSISTENCY,
         // The SVGs of searches by URL come from loopback.
         SVGVEC_FETCH_ALLOW_PRIVATE: "true",
+        SVGVEC_TEXT_SESSIONS: String(TEXT_SESSIONS),
       });
       const app = await startApp(config, createLogger("error"));
       try {
         for (const kind of QUERIES) await load(app.address, 1, requestData(kind, size, svgs)); // warm-up
         lines.push(`\n${size.toLocaleString("en")} vectors, ${values.milvus} Milvus (${info.indexType}, nprobe 16, ${CONSISTENCY} consistency), ${new Date().toISOString()}`);
+        lines.push(`${modelLine}; ${TEXT_SESSIONS} text session(s)`);
         lines.push(
           `bare parts p50: text encoder ${encP50.toFixed(1)} ms; image path (download, render, image encoder) ${imageP50.toFixed(1)} ms; ` +
             `Milvus read of one vector ${readP50.toFixed(1)} ms; Milvus search ${milvusP50.toFixed(1)} ms (p99 ${pct(bare, 99).toFixed(1)} ms); ${indexWait}`,

@@ -35,7 +35,7 @@ export interface App {
 
 export async function startApp(config: Config, log: Logger): Promise<App> {
   // The model first: a missing model is the likeliest start-up error, and it needs no Milvus to report.
-  const model = await ClipModel.load(await readModelDir(config.model), config.model.intraOpThreads);
+  const model = await ClipModel.load(await readModelDir(config.model), config.model.intraOpThreads, config.model.textSessions);
   log.info("model loaded", { model: model.info.name, dir: model.info.dir, visualBatch: model.info.visualBatch ?? "dynamic" });
 
   // Render threads start while Milvus does; the pipeline needs nothing from it.

@@ -48,6 +48,8 @@ export interface ModelConfig {
   pretrained: string;
   /** Threads each ONNX session may use; 0 lets onnxruntime decide. */
   intraOpThreads: number;
+  /** Text encoder sessions that run queries side by side. */
+  textSessions: number;
 }
 
 export interface RenderConfig {
@@ -268,6 +270,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       name: str("SVGVEC_MODEL_NAME", ""),
       pretrained: str("SVGVEC_MODEL_PRETRAINED", ""),
       intraOpThreads: int("SVGVEC_INTRA_OP_THREADS", 0, 0, 256),
+      textSessions: int("SVGVEC_TEXT_SESSIONS", 2, 1, 16),
     },
     fetch: {
       allowPrivateAddresses: bool("SVGVEC_FETCH_ALLOW_PRIVATE", false),

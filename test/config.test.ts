@@ -176,4 +176,12 @@ describe("loadConfig", () => {
     expect(problems).toMatch(/SVGVEC_MAX_SEARCHES=many must be an integer from 1 to 100000/);
     expect(problems).toMatch(/SVGVEC_LIST_PAGE_BYTES=1024 must be an integer from 65536 to 67108864/);
   });
+
+  it("reads SVGVEC_TEXT_SESSIONS, 2 by default, within 1 to 16", () => {
+    expect(loadConfig({}, "/").model.textSessions).toBe(2);
+    expect(loadConfig({ SVGVEC_TEXT_SESSIONS: "1" }, "/").model.textSessions).toBe(1);
+    for (const bad of ["0", "17", "two"]) {
+      expect(() => loadConfig({ SVGVEC_TEXT_SESSIONS: bad }, "/")).toThrow(/SVGVEC_TEXT_SESSIONS/);
+    }
+  });
 });

@@ -91,7 +91,7 @@ def clip_vocab(bpe_path: str) -> tuple[dict[str, int], list[str]]:
     return {tok: i for i, tok in enumerate(vocab)}, merges
 
 
-def write_tokenizer(dir_: str, bpe_path: str) -> None:
+def write_tokenizer(dir_: str, bpe_path: str, context: int = CONTEXT) -> None:
     vocab, merges = clip_vocab(bpe_path)
     assert vocab[SOT] == 49406 and vocab[EOT] == 49407 and len(vocab) == 49408
     special = lambda content, id_: {  # noqa: E731
@@ -132,7 +132,7 @@ def write_tokenizer(dir_: str, bpe_path: str) -> None:
     with open(os.path.join(t, "special_tokens_map.json"), "w", encoding="utf-8") as f:
         json.dump(specials, f, indent=2)
     with open(os.path.join(t, "tokenizer_config.json"), "w", encoding="utf-8") as f:
-        json.dump({**specials, "model_max_length": CONTEXT, "do_lower_case": True,
+        json.dump({**specials, "model_max_length": context, "do_lower_case": True,
                    "tokenizer_class": "CLIPTokenizer", "clean_up_tokenization_spaces": True}, f, indent=2)
 
 

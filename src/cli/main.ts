@@ -3,6 +3,7 @@
  *   svgvec serve                      run the gRPC service (configuration from SVGVEC_* variables)
  *   svgvec model pull [REPO]          download a model directory from the Hugging Face hub
  *   svgvec model generate             write a random-weight model for tests and benchmarks
+ *   svgvec model export               export OpenCLIP weights to a model directory, checked against OpenCLIP
  * and the client commands of src/cli/commands (add, import, search, list, stats, rm, demo, health), which
  * call a running server through the TypeScript client.
  */
@@ -12,6 +13,7 @@ import type { App } from "../app.js";
 import { DEFAULT_MODEL, loadConfig } from "../config.js";
 import { SvgVecError, errorMessage } from "../errors.js";
 import { createLogger } from "../log.js";
+import { exportModel } from "../models/export.js";
 import { generateModel, type Preset } from "../models/generate.js";
 import { pullModel } from "../models/hub.js";
 import { readModelDir } from "../models/model-dir.js";
@@ -32,6 +34,8 @@ const USAGE = `usage:
   svgvec serve
   svgvec model pull [REPO] [--dir DIR] [--revision REV] [--if-missing]
   svgvec model generate [--preset tiny|vit-b-32] [--batch 1|dynamic] --out DIR [--vocab FILE] [--seed N]
+  svgvec model export [--arch ViT-B-32] [--pretrained laion2b_s34b_b79k] --dir DIR [--batch dynamic|1]
+                      [--random-init] [--python PY]
 
 Client commands, against a running server (svgvec COMMAND --help for each):
 ${CLIENT_COMMANDS.map((c) => `  svgvec ${c.summary}`).join("\n")}
@@ -44,13 +48,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === "serve") return serve();
   if (command === "model" && sub === "pull") return pull(rest);
   if (command === "model" && sub === "generate") return generate(rest);
+  if (command === "model" && sub === "export") return exportCommand(rest);
   const client = CLIENT_COMMANDS.find((c) => c.name === command);
   if (client !== undefined) return runClientCommand(client, argv.slice(1));
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const problem = command === "model" ? `"model" takes pull or generate${sub === undefined ? "" : `, not "${sub}"`}` : `unknown command "${command}"`;
+  const problem = command === "model" ? `"model" takes pull, generate or export${sub === undefined ? "" : `, not "${sub}"`}` : `unknown command "${command}"`;
   process.stderr.write(`svgvec: ${problem}\n${USAGE}\n`);
   return 2;
 }
@@ -163,6 +168,44 @@ async function generate(args: string[]): Promise<number> {
   });
   process.stdout.write(`${out}\n`);
   return 0;
+}
+
+async function exportCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      arch: { type: "string", default: "ViT-B-32" },
+      pretrained: { type: "string", default: "laion2b_s34b_b79k" },
+      dir: { type: "string" },
+      batch: { type: "string", default: "dynamic" },
+      "random-init": { type: "boolean", default: false },
+      python: { type: "string" },
+    },
+  });
+  if (values.dir === undefined) return usage("model export needs --dir DIR, a new directory for the model");
+  if (values.batch !== "1" && values.batch !== "dynamic") return usage(`--batch must be dynamic or 1, not "${values.batch}"`);
+  const result = await exportModel({
+    arch: values.arch!,
+    pretrained: values.pretrained!,
+    randomInit: values["random-init"] === true,
+    batch: values.batch,
+    dir: resolve(values.dir),
+    ...(values.python !== undefined ? { python: values.python } : {}),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const p = result.parity;
+  process.stdout.write(
+    `parity with OpenCLIP (torch ${result.torch}, open_clip ${result.openClip}): ` +
+      `${p.images} images min cos ${p.imageMinCos.toFixed(6)} (other images up to ${p.imageMaxCosOther.toFixed(4)}), ` +
+      `${p.texts} texts min cos ${p.textMinCos.toFixed(6)} (other texts up to ${p.textMaxCosOther.toFixed(4)})\n` +
+      `model ready in ${result.dir}\n`,
+  );
+  return 0;
+}
+
+function usage(problem: string): number {
+  process.stderr.write(`svgvec: ${problem}\n${USAGE}\n`);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

@@ -5,6 +5,7 @@
  * leave it dynamic (many images per run). Outputs are L2-normalised again here,
  * so a model that forgets to normalise still gives cosine similarities.
  */
+import { availableParallelism } from "node:os";
 import { ModelError } from "../errors.js";
 import type { ModelDir } from "../models/model-dir.js";
 import { OrtWorkerSession } from "./ort-session.js";
@@ -25,6 +26,10 @@ export interface ClipModelInfo {
   textBatch: number | undefined;
   /** Whether the text model accepts sequences shorter than the context. */
   textDynamicLength: boolean;
+  /** Tokens per text the model takes; undefined when its text length is dynamic. */
+  textLength: number | undefined;
+  /** Text encoder sessions, each in a thread of its own, that run queries side by side. */
+  textSessions: number;
   preprocess: PreprocessConfig;
 }
 
@@ -41,25 +46,46 @@ interface SessionIo {
 /**
  * Each encoder runs in a worker thread of its own (ort-worker.ts), so a long
  * image batch never delays a text query, and neither blocks the main thread.
+ * The text encoder may have several sessions, each in its own thread, so that
+ * queries on a model with a fixed batch of 1 can run side by side.
  */
 export class ClipModel {
+  /** Runs in flight per text session, to send each run to the least busy one. */
+  private readonly textBusy: number[];
+  /** Runs started per text session, for stats and tests. */
+  private readonly textRuns: number[];
+
   private constructor(
     private readonly visual: OrtWorkerSession,
-    private readonly textual: OrtWorkerSession,
+    private readonly textual: readonly OrtWorkerSession[],
     private readonly visualIo: SessionIo,
     private readonly textualIo: SessionIo,
     readonly tokenizer: ClipTokenizer,
     readonly info: ClipModelInfo,
-  ) {}
+  ) {
+    this.textBusy = textual.map(() => 0);
+    this.textRuns = textual.map(() => 0);
+  }
 
-  static async load(dir: ModelDir, intraOpThreads: number): Promise<ClipModel> {
-    const [visual, textual] = await Promise.all([
+  /**
+   * Loads both encoders. intraOpThreads 0 lets onnxruntime decide, except that
+   * several text sessions share the cores between them (one thread each on two cores).
+   */
+  static async load(dir: ModelDir, intraOpThreads: number, textSessions = 1): Promise<ClipModel> {
+    const textThreads = intraOpThreads > 0 || textSessions === 1 ? intraOpThreads : Math.max(1, Math.floor(availableParallelism() / textSessions));
+    const started = await Promise.allSettled([
       OrtWorkerSession.create(dir.visualPath, intraOpThreads, "the image encoder"),
-      OrtWorkerSession.create(dir.textualPath, intraOpThreads, "the text encoder"),
+      ...Array.from({ length: textSessions }, (_, i) =>
+        OrtWorkerSession.create(dir.textualPath, textThreads, textSessions === 1 ? "the text encoder" : `text encoder session ${i + 1}`),
+      ),
     ]);
+    const sessions = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     try {
+      const failed = started.find((r) => r.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
+      const [visual, ...textual] = sessions as [OrtWorkerSession, ...OrtWorkerSession[]];
       const visualIo = describeIo(visual, ["float32"]);
-      const textualIo = describeIo(textual, ["int32", "int64"]);
+      const textualIo = describeIo(textual[0]!, ["int32", "int64"]);
       const tokenizer = await ClipTokenizer.fromModelDir(dir.dir, dir.contextLength);
       return new ClipModel(visual, textual, visualIo, textualIo, tokenizer, {
         name: dir.name,
@@ -69,10 +95,13 @@ export class ClipModel {
         visualBatch: visualIo.batch,
         textBatch: textualIo.batch,
         textDynamicLength: textualIo.length === undefined,
+        textLength: textualIo.length,
+        textSessions,
         preprocess: dir.preprocess,
       });
     } catch (e) {
-      await Promise.all([visual.release(), textual.release()]);
+      // A session left running would keep its thread, and onnxruntime aborts a process that exits under it.
+      await Promise.all(sessions.map((s) => s.release()));
       throw e;
     }
   }
@@ -109,20 +138,41 @@ export class ClipModel {
     const flat = new Int32Array(texts.length * length).fill(this.tokenizer.padId);
     ids.forEach((r, i) => flat.set(r.slice(0, length), i * length));
     const data = this.textualIo.inputType === "int64" ? BigInt64Array.from(flat, (v) => BigInt(v)) : flat;
-    const out = await this.textual.run({
-      input: this.textualIo.input,
-      output: this.textualIo.output,
-      type: this.textualIo.inputType,
-      data,
-      dims: [texts.length, length],
-      chunk: this.textualIo.batch ?? MAX_DYNAMIC_BATCH,
+    const at = this.idlestTextSession();
+    this.textBusy[at]!++;
+    this.textRuns[at]!++;
+    try {
+      const out = await this.textual[at]!.run({
+        input: this.textualIo.input,
+        output: this.textualIo.output,
+        type: this.textualIo.inputType,
+        data,
+        dims: [texts.length, length],
+        chunk: this.textualIo.batch ?? MAX_DYNAMIC_BATCH,
+      });
+      return rows(out.data, texts.length, this.info.embedDim);
+    } finally {
+      this.textBusy[at]!--;
+    }
+  }
+
+  /** The least busy text session among those up; while none is, the first (which fails fast, to be retried). */
+  private idlestTextSession(): number {
+    let best = -1;
+    this.textual.forEach((session, i) => {
+      if (session.ready && (best < 0 || this.textBusy[i]! < this.textBusy[best]!)) best = i;
     });
-    return rows(out.data, texts.length, this.info.embedDim);
+    return Math.max(best, 0);
+  }
+
+  /** Text-encoder runs started so far on each text session. */
+  get textSessionRuns(): readonly number[] {
+    return [...this.textRuns];
   }
 
   /** Whether both encoders have a live worker thread (one that stopped is restarted by its session). */
   get ready(): boolean {
-    return this.visual.ready && this.textual.ready;
+    return this.visual.ready && this.textual.every((t) => t.ready);
   }
 
   /**
@@ -130,16 +180,16 @@ export class ClipModel {
    * back; ready is whether both encoders are up at that moment.
    */
   onStateChange(listener: (ready: boolean, reason: string) => void): void {
-    for (const session of [this.visual, this.textual]) session.onStateChange((_, reason) => listener(this.ready, reason));
+    for (const session of [this.visual, ...this.textual]) session.onStateChange((_, reason) => listener(this.ready, reason));
   }
 
   /** Makes an encoder's worker thread exit as a crash would, so tests and diagnostics can exercise the restart. */
   crashWorkerForTest(encoder: "image" | "text"): Promise<void> {
-    return (encoder === "image" ? this.visual : this.textual).crashWorkerForTest();
+    return (encoder === "image" ? this.visual : this.textual[0]!).crashWorkerForTest();
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.visual.release(), this.textual.release()]);
+    await Promise.all([this.visual, ...this.textual].map((s) => s.release()));
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -46,6 +46,13 @@ export async function generateModel(opts: GenerateOptions): Promise<string> {
     marker.seed === seed
   ) {
     return opts.out;
+  }
+  // The generator replaces its output whole: never a directory it did not write, such as a real model.
+  const entries = await readdir(opts.out).catch(() => []);
+  if (marker === undefined && entries.length > 0) {
+    throw new ModelError(
+      `${opts.out} holds files and no GENERATED.json; model generate replaces only models it wrote itself: choose another --out`,
+    );
   }
   const args = [
     join(REPO_ROOT, "tools", "make_model.py"),

@@ -30,7 +30,7 @@ export const REQUIRED_FILES = [
   "textual/tokenizer_config.json",
 ] as const;
 
-export async function readModelDir(cfg: ModelConfig): Promise<ModelDir> {
+export async function readModelDir(cfg: Pick<ModelConfig, "dir" | "name" | "pretrained"> & Partial<ModelConfig>): Promise<ModelDir> {
   const missing: string[] = [];
   for (const f of REQUIRED_FILES) {
     await access(join(cfg.dir, f)).catch(() => missing.push(f));

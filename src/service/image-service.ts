@@ -129,6 +129,8 @@ export class ImageService {
   private readonly written = new LRUCache<bigint, { url: string; contentHash: string; updatedAt: string }>({ max: 100_000 });
   /** Ids this process added (found no record for) and has yet to check, with the added_at it wrote. */
   private readonly settling = new Map<bigint, string>();
+  /** Queries being encoded, shared by every caller that asks for the same text meanwhile. */
+  private readonly textInFlight = new Map<string, { vector: Promise<Float32Array>; callers: number; leave: AbortController }>();
   private readonly addLimit: CallLimit;
   /** The add limit's refusal as a search by like_url hears it: it is no AddImage call and imports nothing. */
   private readonly urlSearchRefusal: string;
@@ -147,7 +149,8 @@ export class ImageService {
     this.writer = new Batcher((items) => this.write(items), { maxBatch: options.upsertBatch, concurrency: 1 });
     this.textEncoder = new Batcher((texts) => model.embedTexts(texts), {
       maxBatch: model.info.textBatch ?? MAX_DYNAMIC_BATCH,
-      concurrency: 1,
+      // One run per text session: each run goes to an idle session (ClipModel.embedTexts).
+      concurrency: model.info.textSessions,
       observer: encoderObserver("text"),
     });
     this.textCache = options.textCacheSize > 0 ? new LRUCache({ max: options.textCacheSize }) : undefined;
@@ -388,14 +391,35 @@ export class ImageService {
     }
   }
 
-  /** The text's embedding: remembered for repeated queries, batched with concurrent ones. */
+  /**
+   * The text's embedding: remembered for repeated queries, batched with concurrent ones, and
+   * encoded once for concurrent identical ones (which on a batch-1 file, or with several text
+   * sessions, would otherwise each take a run).
+   */
   async embedQuery(text: string, signal?: AbortSignal): Promise<Float32Array> {
     const cached = this.textCache?.get(text);
     countTextCache(cached !== undefined);
     if (cached !== undefined) return cached;
-    const vector = await this.textEncoder.submit(text, signal);
-    this.textCache?.set(text, vector);
-    return vector;
+    let shared = this.textInFlight.get(text);
+    if (shared === undefined) {
+      const leave = new AbortController();
+      const vector = this.textEncoder.submit(text, leave.signal).then((v) => {
+        this.textCache?.set(text, v);
+        return v;
+      });
+      const entry = { vector, callers: 0, leave };
+      shared = entry;
+      this.textInFlight.set(text, entry);
+      // Handled here too: when every caller has left, nobody else awaits the rejection.
+      vector.catch(() => undefined).finally(() => this.textInFlight.get(text) === entry && this.textInFlight.delete(text));
+    }
+    shared.callers++;
+    try {
+      return await untilAborted(shared.vector, signal);
+    } finally {
+      // The last caller to leave takes the text out of the queue, if it is still waiting there.
+      if (--shared.callers === 0) shared.leave.abort(signal?.reason);
+    }
   }
 
   /** Searches by the text's embedding; a caller that leaves while its query waits for the encoder frees its place. */
@@ -543,4 +567,15 @@ function keepFirstFailures(summary: StreamSummary): void {
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(errorMessage(e));
+}
+
+/** The promise's outcome, or the signal's reason as soon as it aborts (the work itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

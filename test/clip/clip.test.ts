@@ -38,8 +38,10 @@ describe("ClipModel", () => {
   it("reads the batch axis from the file: fixed at 1 (Immich's exports) or dynamic", () => {
     expect(fixed.info.visualBatch).toBe(1);
     expect(fixed.info.textDynamicLength).toBe(false);
+    expect([fixed.info.textBatch, fixed.info.textLength]).toEqual([1, 77]);
     expect(dynamic.info.visualBatch).toBeUndefined();
     expect(dynamic.info.textDynamicLength).toBe(true);
+    expect([dynamic.info.textBatch, dynamic.info.textLength]).toEqual([undefined, undefined]);
     expect(fixed.info.embedDim).toBe(512);
     // Immich's folder naming gives the model's name and pretrained tag.
     expect(fixed.info.name).toBe("ViT-B-32");
@@ -73,5 +75,24 @@ describe("ClipModel", () => {
     expect(dot(a, b)).toBeCloseTo(1, 4);
     const other = await fixed.embedText("download arrow");
     expect(dot(a, other)).toBeLessThan(0.9999);
+  });
+
+  it("runs concurrent queries on several text sessions side by side, with the answers of one session", async () => {
+    const two = await ClipModel.load(await readModelDir(modelConfig(TINY_MODEL_DIR)), 1, 2);
+    try {
+      expect(two.info.textSessions).toBe(2);
+      const texts = Array.from({ length: 8 }, (_, i) => `query ${i}`);
+      const together = await Promise.all(texts.map((t) => two.embedText(t)));
+      const [a = 0, b = 0] = two.textSessionRuns;
+      // Each run goes to the idle session: eight queries at once share out between the two.
+      expect([a + b, a > 0, b > 0]).toEqual([8, true, true]);
+      for (const [i, t] of texts.entries()) expect(dot(together[i]!, await fixed.embedText(t))).toBeCloseTo(1, 5);
+      // A session whose worker is restarting is passed over while another is up.
+      await two.crashWorkerForTest("text");
+      expect(two.ready).toBe(false);
+      expect(dot(await two.embedText("while one restarts"), await fixed.embedText("while one restarts"))).toBeCloseTo(1, 5);
+    } finally {
+      await two.release();
+    }
   });
 });

@@ -15,7 +15,7 @@ import { AddOutcome } from "../../src/gen/svgvec/v1/svgvec_pb.js";
 import type { AddResult } from "../../src/service/image-service.js";
 import { type Corpus, FIXTURES_DIR, startCorpus } from "../helpers/corpus.js";
 import { type TestApp, startTestApp } from "../helpers/app.js";
-import { TINY_DYNAMIC_MODEL_DIR } from "../helpers/models.js";
+import { TINY_DYNAMIC_MODEL_DIR, TINY_MODEL_DIR } from "../helpers/models.js";
 import { waitFor } from "../helpers/wait.js";
 
 describe("import and search economies", () => {
@@ -23,8 +23,8 @@ describe("import and search economies", () => {
   let t: TestApp;
   beforeAll(async () => {
     corpus = await startCorpus();
-    // The dynamic-batch model, so encoder batching can show.
-    t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_MODEL_DIR: TINY_DYNAMIC_MODEL_DIR } });
+    // The dynamic-batch model, so encoder batching can show; one text session, so one run at a time.
+    t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_MODEL_DIR: TINY_DYNAMIC_MODEL_DIR, SVGVEC_TEXT_SESSIONS: "1" } });
   });
   afterAll(async () => {
     await t.close();
@@ -173,5 +173,28 @@ describe("a batch of writes with one record Milvus refuses", () => {
     for await (const page of service.list({ includeVectors: false, limit: 0, pageSize: 1000 })) for (const r of page) stored.set(r.id, r.url);
     expect([...stored.keys()].sort((a, b) => Number(a - b))).toEqual(ids.filter((i) => i !== bad));
     for (const [id, url] of stored) expect(url).toBe(urlOf(id));
+  });
+});
+
+describe("text queries on a batch-1 model with two text sessions", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_MODEL_DIR: TINY_MODEL_DIR, SVGVEC_TEXT_SESSIONS: "2" } });
+  });
+  afterAll(() => t.close());
+
+  it("runs concurrent queries on both sessions", async () => {
+    const before = t.app.model.textSessionRuns;
+    await Promise.all(Array.from({ length: 8 }, (_, i) => t.client.search({ text: `two sessions ${i}`, k: 2 })));
+    const runs = t.app.model.textSessionRuns.map((n, i) => n - before[i]!);
+    expect(runs.reduce((a, b) => a + b, 0)).toBe(8);
+    expect(runs.every((n) => n > 0)).toBe(true);
+  });
+
+  it("encodes concurrent identical queries once", async () => {
+    const start = t.app.service.textEncoderRuns.length;
+    const answers = await Promise.all(Array.from({ length: 6 }, () => t.client.search({ text: "the same query at once", k: 2 })));
+    expect(t.app.service.textEncoderRuns.slice(start)).toEqual([1]);
+    for (const a of answers) expect(a.hits).toEqual(answers[0]!.hits);
   });
 });
