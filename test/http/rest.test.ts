@@ -638,7 +638,15 @@ describe("GET /health while the text encoder cannot restart", () => {
   beforeAll(async () => {
     modelDir = join(await mkdtemp(join(tmpdir(), "svgvec-rest-model-")), "model");
     await cp(TINY_MODEL_DIR, modelDir, { recursive: true });
-    t = await startTestApp({ milvusAddress: inject("liteAddress"), env: { SVGVEC_HTTP_LISTEN: "127.0.0.1:0", SVGVEC_MODEL_DIR: modelDir } });
+    t = await startTestApp({
+      milvusAddress: inject("liteAddress"),
+      env: {
+        SVGVEC_HTTP_LISTEN: "127.0.0.1:0",
+        SVGVEC_MODEL_DIR: modelDir,
+        // One text session: with two, the other answers searches while the crashed one restarts.
+        SVGVEC_TEXT_SESSIONS: "1",
+      },
+    });
     rest = restClient(t.app.httpAddress);
   });
   afterAll(() => t.close());
