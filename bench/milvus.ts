@@ -3,7 +3,9 @@
  * standalone. SVGVEC_TEST_STANDALONE_ADDRESS names one that already runs (as
  * for the tests: only one fits a machine); otherwise one is started and stopped.
  */
+import { MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { MilvusLite } from "../src/store/milvus-lite.js";
+import { MILVUS_CHANNEL_OPTIONS } from "../src/store/milvus-store.js";
 import { startStandalone } from "../test/helpers/milvus.js";
 import { python } from "../test/helpers/models.js";
 
@@ -20,4 +22,31 @@ export async function benchMilvus(kind: string | undefined, liteDataDir: string)
   if (kind !== "lite") throw new Error(`--milvus must be lite or standalone, not "${kind}"`);
   const lite = await MilvusLite.start({ dataDir: liteDataDir, port: 0, binary: "", python: python() });
   return { address: lite.address, stop: () => lite.stop() };
+}
+
+/**
+ * A full Milvus builds the index over sealed segments in the background, and
+ * until it has, searches scan rows brute force: wait, so the numbers are for
+ * an indexed collection. Returns seconds waited, or a note when Milvus does
+ * not report progress.
+ */
+export async function waitForIndex(address: string, collection: string, rows: number): Promise<string> {
+  const client = new MilvusClient({ address, channelOptions: MILVUS_CHANNEL_OPTIONS });
+  const t0 = performance.now();
+  try {
+    for (;;) {
+      const p = await client.getIndexBuildProgress({ collection_name: collection, field_name: "vector" });
+      // Milvus Lite answers this call with an empty message: no status, no row counts.
+      if (p.status === undefined) {
+        const d = await client.describeIndex({ collection_name: collection, field_name: "vector" });
+        return `index build progress not reported (Milvus Lite); describeIndex says ${d.index_descriptions?.[0]?.state ?? d.status?.reason ?? "nothing"}`;
+      }
+      if (p.status.error_code !== "Success") return `index progress not reported (${p.status.reason})`;
+      if (Number(p.indexed_rows) >= rows) return `index built over ${p.indexed_rows} rows after ${((performance.now() - t0) / 1000).toFixed(0)} s`;
+      if (performance.now() - t0 > 900_000) return `index over ${p.indexed_rows} of ${rows} rows after 900 s; measured anyway`;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  } finally {
+    await client.closeConnection();
+  }
 }

@@ -25,13 +25,12 @@ import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import { readModelDir } from "../src/models/model-dir.js";
 import { ClipModel } from "../src/clip/clip.js";
-import { MilvusClient } from "@zilliz/milvus2-sdk-node";
-import { MILVUS_CHANNEL_OPTIONS, MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
+import { MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
 import { ImagePipeline } from "../src/pipeline/image-pipeline.js";
 import { OPENMOJI_DIR, openmojiCatalogue } from "../test/helpers/corpus.js";
 import { ghz } from "../test/helpers/ghz.js";
 import { runBench } from "./run.js";
-import { benchMilvus } from "./milvus.js";
+import { benchMilvus, waitForIndex } from "./milvus.js";
 import { benchModelDir, describeModel } from "./model-kind.js";
 
 const { values } = parseArgs({
@@ -75,33 +74,6 @@ function randomUnit(dim = 512): number[] {
   const v = Array.from({ length: dim }, () => Math.random() - 0.5);
   const n = Math.hypot(...v);
   return v.map((x) => x / n);
-}
-
-/**
- * A full Milvus builds the index over sealed segments in the background, and
- * until it has, searches scan rows brute force: wait, so the numbers are for
- * an indexed collection. Returns seconds waited, or a note when Milvus does
- * not report progress.
- */
-async function waitForIndex(address: string, collection: string, rows: number): Promise<string> {
-  const client = new MilvusClient({ address, channelOptions: MILVUS_CHANNEL_OPTIONS });
-  const t0 = performance.now();
-  try {
-    for (;;) {
-      const p = await client.getIndexBuildProgress({ collection_name: collection, field_name: "vector" });
-      // Milvus Lite answers this call with an empty message: no status, no row counts.
-      if (p.status === undefined) {
-        const d = await client.describeIndex({ collection_name: collection, field_name: "vector" });
-        return `index build progress not reported (Milvus Lite); describeIndex says ${d.index_descriptions?.[0]?.state ?? d.status?.reason ?? "nothing"}`;
-      }
-      if (p.status.error_code !== "Success") return `index progress not reported (${p.status.reason})`;
-      if (Number(p.indexed_rows) >= rows) return `index built over ${p.indexed_rows} rows after ${((performance.now() - t0) / 1000).toFixed(0)} s`;
-      if (performance.now() - t0 > 900_000) return `index over ${p.indexed_rows} of ${rows} rows after 900 s; measured anyway`;
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
-  } finally {
-    await client.closeConnection();
-  }
 }
 
 /**
