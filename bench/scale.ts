@@ -134,17 +134,28 @@ async function interleaved(fns: Record<string, () => Promise<unknown>>, samples:
 }
 
 /** Inserts rows [from, to) in batches of INSERT_BATCH, inFlight at once; returns seconds taken. */
-async function insertRange(client: MilvusClient, collection: string, from: number, to: number, inFlight: number, now: string): Promise<number> {
+async function insertRange(
+  client: MilvusClient,
+  collection: string,
+  from: number,
+  to: number,
+  inFlight: number,
+  now: string,
+): Promise<{ seconds: number; clientCpu: number; buildSeconds: number }> {
   let next = from;
+  let buildMs = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       for (let start = next; start < to; start = next) {
         next = Math.min(to, start + INSERT_BATCH);
+        const b0 = performance.now();
         const data: RowData[] = [];
         for (let i = start; i < next; i++) {
           data.push({ id: String(i), url: `https://example.com/${i}.svg`, vector: randomUnit(), added_at: now, updated_at: now });
         }
+        buildMs += performance.now() - b0;
         const res = await client.insert({ collection_name: collection, data });
         if (res.status.error_code !== "Success" || Number(res.insert_cnt) !== data.length) {
           throw new Error(`insert of rows ${start}..${next - 1} failed: ${res.status.reason || res.status.error_code}, ${res.insert_cnt} inserted`);
@@ -152,7 +163,10 @@ async function insertRange(client: MilvusClient, collection: string, from: numbe
       }
     }),
   );
-  return (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  // This process's CPU (all threads) over the wall time: near 1 means the client, not Milvus, limits the load.
+  return { seconds, clientCpu: (cpu.user + cpu.system) / 1e6 / seconds, buildSeconds: buildMs / 1000 };
 }
 
 interface GhzResult {
@@ -197,11 +211,11 @@ async function main(): Promise<void> {
     // The collection, its index and load as svgvec makes them; then rows straight through the SDK.
     store = await MilvusStore.open({ address: milvus.address, token: "", collection });
     const now = new Date().toISOString();
-    const loads: Array<{ inFlight: number; rows: number; seconds: number }> = [];
+    const loads: Array<{ inFlight: number; rows: number; seconds: number; clientCpu: number; buildSeconds: number }> = [];
     for (let p = 0; p < IN_FLIGHT.length; p++) {
       const from = Math.floor((ROWS * p) / IN_FLIGHT.length);
       const to = Math.floor((ROWS * (p + 1)) / IN_FLIGHT.length);
-      loads.push({ inFlight: IN_FLIGHT[p]!, rows: to - from, seconds: await insertRange(client, collection, from, to, IN_FLIGHT[p]!, now) });
+      loads.push({ inFlight: IN_FLIGHT[p]!, rows: to - from, ...(await insertRange(client, collection, from, to, IN_FLIGHT[p]!, now)) });
     }
     const loadSeconds = loads.reduce((a, l) => a + l.seconds, 0);
     let t0 = performance.now();
@@ -319,11 +333,20 @@ async function main(): Promise<void> {
     out.push(`${modelLine}; ${TEXT_SESSIONS} text session(s)`);
     out.push(
       `load: insert, ${INSERT_BATCH} rows a call: ` +
-        loads.map((l) => `${l.rows.toLocaleString("en")} rows at ${l.inFlight} in flight ${l.seconds.toFixed(1)} s = ${(l.rows / l.seconds).toFixed(0)} rows/s`).join("; ") +
+        loads
+          .map(
+            (l) =>
+              `${l.rows.toLocaleString("en")} rows at ${l.inFlight} in flight ${l.seconds.toFixed(1)} s = ${(l.rows / l.seconds).toFixed(0)} rows/s ` +
+              `(client CPU ${l.clientCpu.toFixed(2)} cores, ${l.buildSeconds.toFixed(1)} s of it making rows)`,
+          )
+          .join("; ") +
         `; all ${(ROWS / loadSeconds).toFixed(0)} rows/s. flush ${flushSeconds.toFixed(1)} s; index wait after flush ${indexSeconds.toFixed(1)} s (${indexNote})`,
     );
     out.push(listLine);
-    out.push(`parts = text encoder p50 + MilvusStore.search p50 at the same concurrency\n`);
+    out.push(
+      `parts = text encoder p50 + MilvusStore.search p50 at the same concurrency; per s = calls per second of the run ` +
+        `(the three Milvus rows share one interleaved run, so each gets a third of it)\n`,
+    );
     out.push("| measurement | concurrency | n | p50 ms | p99 ms | per s | p50 / parts |");
     out.push("| --- | --- | --- | --- | --- | --- | --- |");
     out.push(...rows);
