@@ -31,7 +31,8 @@ import { MODEL_USAGE, benchModelDir, describeModel } from "./model-kind.js";
 import { runBench } from "./run.js";
 
 const USAGE = `Usage: npx tsx bench/scale.ts [--rows 1000000] [--insert-batch 10000] [--in-flight 4 | 1,4]
-       [--consistency bounded|strong] [--requests 400] [--samples 200] [--milvus standalone|lite]
+       [--consistency bounded|strong] [--requests 400] [--samples 200] [--list-page-size 0 (server default)]
+       [--milvus standalone|lite]
        ${MODEL_USAGE} [--text-sessions N]
 Loads --rows random unit vectors with Milvus insert (--in-flight batches at once; a list such as 1,4
 splits the rows evenly and times each part at its level), flushes and waits for the index, then
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     consistency: { type: "string", default: "bounded" },
     requests: { type: "string", default: "400" },
     samples: { type: "string", default: "200" },
+    "list-page-size": { type: "string", default: "0" },
     milvus: { type: "string", default: "standalone" },
     model: { type: "string" },
     batch: { type: "string", default: "1" },
@@ -73,6 +75,8 @@ const INSERT_BATCH = positiveInt("insert-batch", values["insert-batch"], 16_384)
 const IN_FLIGHT = values["in-flight"]!.split(",").map((s) => positiveInt("in-flight", s, 64));
 const REQUESTS = positiveInt("requests", values.requests, 1_000_000);
 const SAMPLES = positiveInt("samples", values.samples, 100_000);
+// 0 leaves the page size to the server (1,000): each page is one Strong query, so pages per second bound the rate.
+const LIST_PAGE_SIZE = values["list-page-size"] === "0" ? 0 : positiveInt("list-page-size", values["list-page-size"], 16_384);
 if (values.consistency !== "bounded" && values.consistency !== "strong") {
   throw new Error(`--consistency must be bounded or strong, not "${values.consistency}"`);
 }
@@ -303,7 +307,7 @@ async function main(): Promise<void> {
       let pages = 0;
       t0 = performance.now();
       try {
-        for await (const page of grpcClient.listImages({})) {
+        for await (const page of grpcClient.listImages({ pageSize: LIST_PAGE_SIZE })) {
           listed += page.images.length;
           pages++;
         }
@@ -316,7 +320,7 @@ async function main(): Promise<void> {
       if (listed !== ROWS) throw new Error(`ListImages streamed ${listed} records, not ${ROWS}`);
       const maxAfter = process.resourceUsage().maxRSS * 1024;
       listLine =
-        `ListImages (no vectors, default page size) over ${listed.toLocaleString("en")} records in ${pages} pages: ${listSeconds.toFixed(1)} s, ` +
+        `ListImages (no vectors, page size ${LIST_PAGE_SIZE === 0 ? "server default" : LIST_PAGE_SIZE}) over ${listed.toLocaleString("en")} records in ${pages} pages: ${listSeconds.toFixed(1)} s, ` +
         `${(listed / listSeconds).toFixed(0)} records/s; RSS ${mib(rssBefore)} MiB before, peak ${mib(peakRss)} MiB while listing; ` +
         `process peak RSS ${mib(maxBefore)} MiB before the listing, ${mib(maxAfter)} MiB after ` +
         `(server, client, encoder threads and the load all live in this one process)`;
