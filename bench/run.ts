@@ -11,3 +11,8 @@ export function runBench(main: () => Promise<void>): void {
     },
   );
 }
+
+/** The p-th percentile of xs (nearest rank). */
+export function pct(xs: readonly number[], p: number): number {
+  return [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+}

@@ -28,7 +28,7 @@ import { SvgVecClient } from "../test/helpers/grpc-client.js";
 import { ghz } from "../test/helpers/ghz.js";
 import { benchMilvus, waitForIndex } from "./milvus.js";
 import { MODEL_USAGE, benchModelDir, describeModel } from "./model-kind.js";
-import { runBench } from "./run.js";
+import { pct, runBench } from "./run.js";
 
 const USAGE = `Usage: npx tsx bench/scale.ts [--rows 1000000] [--insert-batch 10000] [--in-flight 4 | 1,4]
        [--consistency bounded|strong] [--requests 400] [--samples 200] [--list-page-size 0 (server default)]
@@ -87,8 +87,6 @@ const NPROBE = 16;
 const TEXT_SESSIONS =
   values["text-sessions"] === undefined ? loadConfig({ ...process.env }).model.textSessions : positiveInt("text-sessions", values["text-sessions"], 64);
 
-const pct = (xs: readonly number[], p: number): number =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 function randomUnit(): number[] {
   const v = new Array<number>(VECTOR_DIM);

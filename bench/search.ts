@@ -29,7 +29,7 @@ import { MilvusStore, type ImageRow } from "../src/store/milvus-store.js";
 import { ImagePipeline } from "../src/pipeline/image-pipeline.js";
 import { OPENMOJI_DIR, openmojiCatalogue } from "../test/helpers/corpus.js";
 import { ghz } from "../test/helpers/ghz.js";
-import { runBench } from "./run.js";
+import { pct, runBench } from "./run.js";
 import { benchMilvus, waitForIndex } from "./milvus.js";
 import { benchModelDir, describeModel } from "./model-kind.js";
 
@@ -68,7 +68,6 @@ const QUERIES = values.queries!.split(",").map((q) => {
 });
 const TEXT_SESSIONS = values["text-sessions"] === undefined ? loadConfig({ ...process.env }).model.textSessions : Number(values["text-sessions"]);
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 function randomUnit(dim = 512): number[] {
   const v = Array.from({ length: dim }, () => Math.random() - 0.5);

@@ -14,7 +14,7 @@ import { Batcher } from "../src/batcher.js";
 import { ClipModel, MAX_DYNAMIC_BATCH } from "../src/clip/clip.js";
 import { readModelDir } from "../src/models/model-dir.js";
 import { benchModelDir, describeModel } from "./model-kind.js";
-import { runBench } from "./run.js";
+import { pct, runBench } from "./run.js";
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +29,6 @@ const RUNS = Number(values.runs);
 const QUERIES = Number(values.queries);
 const CONCURRENCY = values.concurrency!.split(",").map(Number);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 const SETUPS = [
   { name: "1 session x 2 threads", sessions: 1, threads: 2 },

@@ -332,15 +332,21 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** Whether host:port binds only the loopback interface (127.0.0.0/8, ::1, IPv4-mapped loopback, or localhost). */
 /** host:port, the host a name, an IPv4 address or a bracketed IPv6 address, the port 0 to 65535. */
 function isHostPort(listen: string): boolean {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(listen);
   return m !== null && Number(m[2]) <= 65_535;
 }
 
+/** The host and port of a checked host:port, an IPv6 host without its brackets. */
+export function splitListen(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(":");
+  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port: Number(listen.slice(colon + 1)) };
+}
+
+/** Whether host:port binds only the loopback interface (127.0.0.0/8, ::1, IPv4-mapped loopback, or localhost). */
 export function isLoopbackListen(listen: string): boolean {
-  const host = listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  const host = splitListen(listen).host.toLowerCase();
   if (host === "localhost") return true;
   return isIP(host) !== 0 && addressRange(host) === "loopback";
 }

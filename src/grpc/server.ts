@@ -9,6 +9,7 @@ import type { AccessConfig } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { SvgVecImpl } from "../rpc/svgvec-impl.js";
+import { MAX_MESSAGE_BYTES } from "../rpc/validate.js";
 import { grpcHandlers, grpcServiceDefinition } from "./grpc-adapter.js";
 import { authInterceptor } from "./auth.js";
 import { createReflection } from "./reflection.js";
@@ -23,8 +24,6 @@ export interface GrpcServer {
   close(graceMs: number): Promise<void>;
 }
 
-/** Messages above this size are refused with RESOURCE_EXHAUSTED by grpc-js. */
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface ServerOptions {
   listen: string;

@@ -29,7 +29,7 @@ import {
   type StatsResponse,
   type StreamAddImagesRequest,
 } from "../gen/svgvec/v1/svgvec_pb.js";
-import { MAX_MESSAGE_BYTES } from "../grpc/server.js";
+import { MAX_MESSAGE_BYTES } from "../rpc/validate.js";
 import type { Logger } from "../log.js";
 import { STATUS_OK, startRequest } from "../metrics/metrics.js";
 import { statusCode } from "../rpc/status.js";

@@ -7,13 +7,13 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { AccessConfig } from "../config.js";
+import { type AccessConfig, splitListen } from "../config.js";
 import { ConfigError } from "../errors.js";
 import { SvgVecService } from "../gen/svgvec/v1/svgvec_pb.js";
 import type { Logger } from "../log.js";
 import { tokenCheck, type TokenCheck } from "../rpc/auth.js";
 import type { SvgVecImpl } from "../rpc/svgvec-impl.js";
-import { MAX_MESSAGE_BYTES } from "../grpc/server.js";
+import { MAX_MESSAGE_BYTES } from "../rpc/validate.js";
 import { authInterceptor, connectImpl } from "./connect-adapter.js";
 import { sendError, type HttpRequest, type HttpResponse } from "./respond.js";
 
@@ -132,8 +132,7 @@ export async function startHttpServer(options: HttpServerOptions, impl: SvgVecIm
   });
 
   const port = await new Promise<number>((resolve, reject) => {
-    const host = listen.slice(0, listen.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
-    const portNumber = Number(listen.slice(listen.lastIndexOf(":") + 1));
+    const { host, port: portNumber } = splitListen(listen);
     server.once("error", (err: NodeJS.ErrnoException) => reject(listenError(listen, err)));
     server.listen(portNumber, host, () => {
       const a = server.address();

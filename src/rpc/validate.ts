@@ -5,6 +5,9 @@ import { InvalidArgumentError } from "../errors.js";
 import type { SearchQuery } from "../service/image-service.js";
 import { MAX_WINDOW, URL_MAX_LENGTH } from "../store/milvus-store.js";
 
+/** Request messages above this size are refused with RESOURCE_EXHAUSTED, on every edge. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 export const TEXT_MAX_LENGTH = 1000;
 export const DEFAULT_K = 10;
 export const DEFAULT_PAGE_SIZE = 1000;
