@@ -429,14 +429,15 @@ export class ImageService {
 
   /**
    * The k stored records nearest to the query, best first, holding one of SVGVEC_MAX_SEARCHES
-   * slots throughout. A record searched for by id is left out of its own hits unless asked for.
+   * slots while it encodes a text or reads a stored vector, and while Milvus searches. A record
+   * searched for by id is left out of its own hits unless asked for.
    */
   async find(query: SearchQuery, opts: SearchOptions): Promise<SearchHit[]> {
     // A like_url's download and render count against the add limit, as an add's do, and take no
     // search slot while they run: a few slow servers must not hold every text search up.
     const embedded = query.kind === "url" ? await this.embedUrl(query.url, opts.signal) : undefined;
     return this.searchLimit.run(async () => {
-      const vector = embedded ?? (await this.queryVector(query, opts.signal));
+      const vector = query.kind === "url" ? embedded! : await this.queryVector(query, opts.signal);
       opts.signal?.throwIfAborted();
       const exclude = new Set(opts.excludeIds);
       if (query.kind === "id" && !query.includeSelf) exclude.add(query.id);
@@ -446,12 +447,11 @@ export class ImageService {
     });
   }
 
-  private async queryVector(query: SearchQuery, signal: AbortSignal | undefined): Promise<ArrayLike<number>> {
+  /** The vector of a text or stored-id query; a like_url's is embedded before the search slot is taken. */
+  private async queryVector(query: Exclude<SearchQuery, { kind: "url" }>, signal: AbortSignal | undefined): Promise<ArrayLike<number>> {
     switch (query.kind) {
       case "text":
         return this.embedQuery(query.text, signal);
-      case "url":
-        return this.embedUrl(query.url, signal);
       case "id": {
         const record = await this.store.get(query.id, true);
         if (record?.vector === undefined) {
