@@ -30,6 +30,7 @@ import { ImagePipeline } from "../src/pipeline/image-pipeline.js";
 import { OPENMOJI_DIR, openmojiCatalogue } from "../test/helpers/corpus.js";
 import { ghz } from "../test/helpers/ghz.js";
 import { pct, runBench } from "./run.js";
+import { randomUnit } from "./vectors.js";
 import { benchMilvus, waitForIndex } from "./milvus.js";
 import { benchModelDir, describeModel } from "./model-kind.js";
 
@@ -68,12 +69,6 @@ const QUERIES = values.queries!.split(",").map((q) => {
 });
 const TEXT_SESSIONS = values["text-sessions"] === undefined ? loadConfig({ ...process.env }).model.textSessions : Number(values["text-sessions"]);
 
-
-function randomUnit(dim = 512): number[] {
-  const v = Array.from({ length: dim }, () => Math.random() - 0.5);
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
 
 /**
  * A loopback server of OpenMoji SVGs, each made unique by its path (a comment with it appended), so
