@@ -58,8 +58,18 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       address,
       token: config.milvus.token,
       collection: config.milvus.collection,
+      index: config.milvus.index,
+      searchEf: config.milvus.searchEf,
       ...(lite ? { deployment: "lite" as const } : {}),
     });
+    if (store.vectorIndexType !== config.milvus.index.type) {
+      // The collection's index was built before (by the seed, or another setting): it is kept.
+      log.warn("the collection keeps its existing vector index; SVGVEC_INDEX_TYPE applies only to a collection svgvec creates", {
+        collection: config.milvus.collection,
+        index: store.vectorIndexType,
+        configured: config.milvus.index.type,
+      });
+    }
     const service = new ImageService(pipeline, model, store, {
       nprobe: config.searchNprobe,
       searchConsistency: config.searchConsistency,

@@ -9,6 +9,7 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { ConfigError } from "./errors.js";
 import { addressRange } from "./fetch/addresses.js";
+import { DEFAULT_INDEX, INDEX_TYPES, type IndexSpec, type IndexType } from "./store/index-spec.js";
 
 export interface FetchConfig {
   /** Allow loopback, private, link-local and other non-public addresses. Off by default. */
@@ -38,6 +39,10 @@ export interface MilvusConfig {
   liteBinary: string;
   /** Python interpreter that has milvus-lite installed. */
   python: string;
+  /** The vector index built when svgvec creates the collection; an existing index is kept. */
+  index: IndexSpec;
+  /** HNSW's candidate list per search (at least k); unused by the IVF kinds. */
+  searchEf: number;
 }
 
 export interface ModelConfig {
@@ -200,6 +205,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`SVGVEC_LOG_LEVEL=${logLevel} must be one of debug, info, warn, error`);
   }
 
+  const indexType = str("SVGVEC_INDEX_TYPE", DEFAULT_INDEX.type).toUpperCase();
+  if (!(INDEX_TYPES as readonly string[]).includes(indexType)) {
+    problems.push(`SVGVEC_INDEX_TYPE=${indexType} must be one of ${INDEX_TYPES.join(", ")}`);
+  } else if (indexType !== DEFAULT_INDEX.type && address === "") {
+    problems.push(
+      `SVGVEC_INDEX_TYPE=${indexType} needs a Milvus server (set SVGVEC_MILVUS_ADDRESS): the embedded Milvus Lite builds only ${DEFAULT_INDEX.type}`,
+    );
+  }
+
   const searchConsistency = str("SVGVEC_SEARCH_CONSISTENCY", "strong");
   if (!["strong", "bounded"].includes(searchConsistency)) {
     problems.push(`SVGVEC_SEARCH_CONSISTENCY=${searchConsistency} must be strong or bounded`);
@@ -264,6 +278,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       litePort: int("SVGVEC_MILVUS_LITE_PORT", 0, 0, 65535),
       liteBinary: str("SVGVEC_MILVUS_LITE_BIN", ""),
       python: str("SVGVEC_PYTHON", existsSync(venvPython) ? venvPython : "python3"),
+      index: {
+        type: indexType as IndexType,
+        nlist: int("SVGVEC_INDEX_NLIST", DEFAULT_INDEX.nlist, 1, 65536),
+        m: int("SVGVEC_INDEX_HNSW_M", DEFAULT_INDEX.m, 2, 2048),
+        efConstruction: int("SVGVEC_INDEX_HNSW_EF_CONSTRUCTION", DEFAULT_INDEX.efConstruction, 1, 65536),
+      },
+      searchEf: int("SVGVEC_SEARCH_EF", 64, 1, 65536),
     },
     model: {
       dir: resolve(cwd, str("SVGVEC_MODEL_DIR", `models/${DEFAULT_MODEL.split("/")[1]}`)),

@@ -110,6 +110,20 @@ describe("loadConfig", () => {
     expect(c.httpRequestTimeoutMs).toBe(60_000);
   });
 
+  it("reads the index to build (type in any case, its parameters) and refuses a type svgvec cannot search", () => {
+    expect(loadConfig({}, "/").milvus.index).toEqual({ type: "IVF_FLAT", nlist: 1024, m: 16, efConstruction: 200 });
+    const c = loadConfig({ SVGVEC_MILVUS_ADDRESS: "milvus:19530", SVGVEC_INDEX_TYPE: "hnsw", SVGVEC_INDEX_HNSW_M: "32", SVGVEC_INDEX_HNSW_EF_CONSTRUCTION: "400", SVGVEC_SEARCH_EF: "128" }, "/");
+    expect([c.milvus.index.type, c.milvus.index.m, c.milvus.index.efConstruction, c.milvus.searchEf]).toEqual(["HNSW", 32, 400, 128]);
+    expect(loadConfig({ SVGVEC_MILVUS_ADDRESS: "milvus:19530", SVGVEC_INDEX_TYPE: "IVF_SQ8", SVGVEC_INDEX_NLIST: "4096" }, "/").milvus.index).toMatchObject({
+      type: "IVF_SQ8",
+      nlist: 4096,
+    });
+    // Milvus Lite builds IVF_FLAT only.
+    expect(() => loadConfig({ SVGVEC_INDEX_TYPE: "HNSW" }, "/")).toThrow(/SVGVEC_INDEX_TYPE=HNSW needs a Milvus server \(set SVGVEC_MILVUS_ADDRESS\)/);
+    expect(() => loadConfig({ SVGVEC_INDEX_TYPE: "DISKANN" }, "/")).toThrow(/SVGVEC_INDEX_TYPE=DISKANN must be one of IVF_FLAT, IVF_SQ8, HNSW/);
+    expect(() => loadConfig({ SVGVEC_INDEX_NLIST: "0" }, "/")).toThrow(/SVGVEC_INDEX_NLIST/);
+  });
+
   it("names SVGVEC_ variables that are no setting, with the likeliest intended one", () => {
     const c = loadConfig(
       { SVGVEC_FETCH_ALLOW_PRIVAT: "true", SVGVEC_LISTN: "0.0.0.0:1", SVGVEC_WHATEVER_ELSE: "1", SVGVEC_ADDRESS: "h:1", SVGVEC_TEST_X: "1", PATH: "/bin" },

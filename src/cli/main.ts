@@ -4,6 +4,7 @@
  *   svgvec model pull [REPO]          download a model directory from the Hugging Face hub
  *   svgvec model generate             write a random-weight model for tests and benchmarks
  *   svgvec model export               export OpenCLIP weights to a model directory, checked against OpenCLIP
+ *   svgvec index rebuild              replace the collection's vector index with SVGVEC_INDEX_*'s
  * and the client commands of src/cli/commands (add, import, search, list, stats, rm, demo, health), which
  * call a running server through the TypeScript client.
  */
@@ -18,6 +19,7 @@ import { generateModel, type Preset } from "../models/generate.js";
 import { pullModel } from "../models/hub.js";
 import { readModelDir } from "../models/model-dir.js";
 import { ConnectError } from "@connectrpc/connect";
+import { INDEX_REBUILD_USAGE, rebuildIndexCommand } from "./index-rebuild.js";
 import { CommandContext, CommandFailure, type ClientCommand, UsageError, describeCallError } from "./command.js";
 import { addCommand } from "./commands/add.js";
 import { demoCommand } from "./commands/demo.js";
@@ -36,6 +38,7 @@ const USAGE = `usage:
   svgvec model generate [--preset tiny|vit-b-32] [--batch 1|dynamic] --out DIR [--vocab FILE] [--seed N]
   svgvec model export [--arch ViT-B-32] [--pretrained laion2b_s34b_b79k] --dir DIR [--batch dynamic|1]
                       [--random-init] [--python PY]
+  ${INDEX_REBUILD_USAGE}
 
 Client commands, against a running server (svgvec COMMAND --help for each):
 ${CLIENT_COMMANDS.map((c) => `  svgvec ${c.summary}`).join("\n")}
@@ -49,13 +52,19 @@ async function main(argv: string[]): Promise<number> {
   if (command === "model" && sub === "pull") return pull(rest);
   if (command === "model" && sub === "generate") return generate(rest);
   if (command === "model" && sub === "export") return exportCommand(rest);
+  if (command === "index" && sub === "rebuild") return rebuildIndexCommand(rest, loadConfig(), process.stdout, process.stderr);
   const client = CLIENT_COMMANDS.find((c) => c.name === command);
   if (client !== undefined) return runClientCommand(client, argv.slice(1));
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const problem = command === "model" ? `"model" takes pull, generate or export${sub === undefined ? "" : `, not "${sub}"`}` : `unknown command "${command}"`;
+  const problem =
+    command === "model"
+      ? `"model" takes pull, generate or export${sub === undefined ? "" : `, not "${sub}"`}`
+      : command === "index"
+        ? `"index" takes rebuild${sub === undefined ? "" : `, not "${sub}"`}`
+        : `unknown command "${command}"`;
   process.stderr.write(`svgvec: ${problem}\n${USAGE}\n`);
   return 2;
 }

@@ -5,11 +5,14 @@
 import { ConsistencyLevelEnum, DataType, MilvusClient, type FieldType } from "@zilliz/milvus2-sdk-node";
 import { InvalidArgumentError, SchemaMismatchError, StoreRejectedError, StoreUnavailableError, errorMessage } from "../errors.js";
 import { startMilvusCall } from "../metrics/metrics.js";
+import { DEFAULT_INDEX, indexBuildParams, type IndexSpec } from "./index-spec.js";
 
 export const VECTOR_DIM = 512;
 export const URL_MAX_LENGTH = 2000;
 export const TIMESTAMP_MAX_LENGTH = 50;
-export const INDEX = { type: "IVF_FLAT", metric: "IP", params: { nlist: 1024 } } as const;
+/** Similarity is the inner product of unit vectors: cosine. */
+export const METRIC = "IP";
+
 /** Milvus's cap on one query or search result window. */
 export const MAX_WINDOW = 16_384;
 
@@ -64,6 +67,10 @@ export interface StoreOptions {
   deployment?: Deployment;
   /** Deadline for each Milvus call. */
   timeoutMs?: number;
+  /** The index built when the collection has none; DEFAULT_INDEX unless given. */
+  index?: IndexSpec;
+  /** HNSW's candidate list per search (raised to k when smaller); 64 unless given. */
+  searchEf?: number;
 }
 
 interface Status {
@@ -98,6 +105,8 @@ export const MILVUS_CHANNEL_OPTIONS = { "grpc.keepalive_time_ms": 360_000, "grpc
 export class MilvusStore {
   /** The vector index's cluster count, when it has one: more probes than clusters cannot find more. */
   private nlist: number | undefined;
+  /** The vector index's type as Milvus describes it; decides which search parameters apply. */
+  private indexType = "";
 
   /** What kind of Milvus this is, found once at open. */
   private deployment: Deployment = "unknown";
@@ -172,23 +181,26 @@ export class MilvusStore {
       const differences = schemaDifferences(desc.schema.fields);
       if (differences.length > 0) throw new SchemaMismatchError(name, differences);
     }
-    const index = await this.describeVectorIndex();
+    let index = await this.describeVectorIndex();
     if (index === undefined) {
+      const spec = this.opts.index ?? DEFAULT_INDEX;
       ok(await this.call("createIndex", () =>
         this.client.createIndex({
           collection_name: name,
           field_name: "vector",
-          index_type: INDEX.type,
-          metric_type: INDEX.metric,
-          params: INDEX.params,
+          index_type: spec.type,
+          metric_type: METRIC,
+          params: indexBuildParams(spec),
         }),
       ), "createIndex");
-    } else if (index.metricType !== INDEX.metric) {
+      // Read back what Milvus made: Milvus Lite builds its own kind for some requests.
+      index = await this.describeVectorIndex();
+    } else if (index.metricType !== METRIC) {
       throw new SchemaMismatchError(name, [
-        `the vector index uses metric ${index.metricType}, svgvec needs ${INDEX.metric} (similarity is the inner product of unit vectors)`,
+        `the vector index uses metric ${index.metricType}, svgvec needs ${METRIC} (similarity is the inner product of unit vectors)`,
       ]);
     }
-    this.nlist = index === undefined ? INDEX.params.nlist : clusterCount(index.params);
+    this.noteIndex(index);
     ok(await this.call("loadCollection", () => this.client.loadCollectionSync({ collection_name: name })), "loadCollection");
   }
 
@@ -244,14 +256,23 @@ export class MilvusStore {
    * has never held a row (a segcore assertion) instead of finding no rows; the same query without
    * the vector then tells whether there is anything to find.
    */
-  private async queryRows(filter: string, includeVector: boolean): Promise<Record<string, unknown>[]> {
+  private async queryRows(
+    filter: string,
+    includeVector: boolean,
+    read: { limit?: number; since?: string; timeoutMs?: number } = {},
+  ): Promise<Record<string, unknown>[]> {
+    // Not in the SDK's QueryReq type, but passed through to Milvus's QueryRequest as it is.
+    const consistency: { consistency_level: ConsistencyLevelEnum; guarantee_timestamp?: string } =
+      read.since === undefined ? { consistency_level: STRONG } : { consistency_level: ConsistencyLevelEnum.Customized, guarantee_timestamp: read.since };
     const query = (vector: boolean) =>
       this.call("query", () =>
         this.client.query({
           collection_name: this.opts.collection,
           filter,
           output_fields: outputFields(vector),
-          consistency_level: STRONG,
+          ...(read.limit === undefined ? {} : { limit: read.limit }),
+          ...(read.timeoutMs === undefined ? {} : { timeout: read.timeoutMs }),
+          ...consistency,
         }),
       );
     const res = await query(includeVector);
@@ -313,44 +334,103 @@ export class MilvusStore {
     return Number(res.data[0]?.["count(*)"] ?? 0);
   }
 
-  /** Every record in ascending id order, a page at a time. */
+  /**
+   * Every record in ascending id order, a page at a time. Milvus is read in chunks of many pages
+   * (LIST_CHUNK_ROWS, or LIST_CHUNK_ROWS_WITH_VECTORS), each after the last id of the one before.
+   * The first read is Strong, so it sees every write acknowledged before the call. The later ones
+   * ask Milvus for the state as of the call's start (Customized consistency, at a timestamp from
+   * this host's clock) instead: a Strong read waits for Milvus's next time tick, about 200 ms on a
+   * full Milvus, and one per 1,000-record page held a million-record listing to about 3,900
+   * records/s (bench/scale.ts). Milvus waits until its own clock reaches that timestamp, so a host
+   * clock ahead of Milvus's would stall each read: one that has not answered within
+   * SINCE_READ_TIMEOUT_MS is made again with Strong consistency, as are the rest of the listing.
+   */
   async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
-    // The SDK's iterator starts after -9223372036854775807, so it never returns the two smallest ids: read them first.
-    const below = await this.queryRows(`id <= ${ITERATOR_START}`, opts.includeVectors);
-    let lowest = below.map((row) => toRecord(row, opts.includeVectors)).sort((a, b) => (a.id < b.id ? -1 : 1));
-    if (opts.limit > 0) lowest = lowest.slice(0, opts.limit);
+    let since: string | undefined = hybridTimestamp(Date.now());
     const size = Math.max(1, opts.pageSize);
-    for (let i = 0; i < lowest.length; i += size) yield lowest.slice(i, i + size);
-    if (opts.limit > 0 && lowest.length >= opts.limit) return;
-    const iterator = (await this.call("queryIterator", () =>
-      this.client.queryIterator({
-        collection_name: this.opts.collection,
-        expr: "",
-        output_fields: outputFields(opts.includeVectors),
-        batchSize: opts.pageSize,
-        consistency_level: STRONG,
-        ...(opts.limit > 0 ? { limit: opts.limit - lowest.length } : {}),
-      }),
-    )) as AsyncIterable<Record<string, unknown>[]>;
-    let sent = lowest.length;
-    try {
-      for await (const batch of iterator) {
-        let page = batch.map((row) => toRecord(row, opts.includeVectors));
-        if (opts.limit > 0) page = page.slice(0, opts.limit - sent);
-        if (page.length === 0) break;
-        sent += page.length;
-        yield page;
-        if (opts.limit > 0 && sent >= opts.limit) break;
+    const chunk = Math.min(MAX_WINDOW, Math.max(size, opts.includeVectors ? LIST_CHUNK_ROWS_WITH_VECTORS : LIST_CHUNK_ROWS));
+    let left = opts.limit > 0 ? opts.limit : Infinity;
+    // "id > x" cannot start below -9223372036854775807 (Milvus cannot parse the smallest int64 as a
+    // literal), so the two smallest ids are read on their own, first, with Strong consistency.
+    let records = (await this.queryRows(`id <= ${ITERATOR_START}`, opts.includeVectors)).map((row) => toRecord(row, opts.includeVectors));
+    let last = ITERATOR_START;
+    for (;;) {
+      records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      if (records.length > left) records = records.slice(0, left);
+      for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
+      left -= records.length;
+      if (records.length > 0) last = records[records.length - 1]!.id;
+      const want = Math.min(chunk, left);
+      if (want <= 0) return;
+      const filter = `id > ${last}`;
+      let rows: Record<string, unknown>[];
+      try {
+        rows = await this.queryRows(filter, opts.includeVectors, since === undefined ? { limit: want } : { limit: want, since, timeoutMs: SINCE_READ_TIMEOUT_MS });
+      } catch (e) {
+        if (since === undefined || !(e instanceof StoreUnavailableError)) throw e;
+        since = undefined;
+        rows = await this.queryRows(filter, opts.includeVectors, { limit: want });
       }
-    } catch (e) {
-      if (e instanceof StoreUnavailableError || e instanceof StoreRejectedError) throw e;
-      throw new StoreUnavailableError(`Milvus queryIterator failed: ${errorMessage(e)}`);
+      if (rows.length === 0) return;
+      records = rows.map((row) => toRecord(row, opts.includeVectors));
     }
+  }
+
+
+  /**
+   * Replaces the collection's vector index with spec: releases the collection (searches fail until
+   * it is loaded again), drops the old index, creates the new one, waits until it covers every
+   * row, and loads the collection. The rows stay as they are. onProgress hears indexed and total
+   * rows while Milvus builds.
+   */
+  async rebuildIndex(spec: IndexSpec, onProgress: (indexed: number, total: number) => void = () => {}, pollMs = 2_000): Promise<void> {
+    const name = this.opts.collection;
+    const old = await this.call("describeIndex", () => this.client.describeIndex({ collection_name: name, field_name: "vector" }));
+    ok(await this.call("releaseCollection", () => this.client.releaseCollection({ collection_name: name })), "releaseCollection");
+    for (const desc of old.status.error_code === "Success" ? (old.index_descriptions ?? []) : []) {
+      ok(await this.call("dropIndex", () => this.client.dropIndex({ collection_name: name, field_name: "vector", index_name: desc.index_name })), "dropIndex");
+    }
+    ok(await this.call("createIndex", () =>
+      this.client.createIndex({ collection_name: name, field_name: "vector", index_type: spec.type, metric_type: METRIC, params: indexBuildParams(spec) }),
+    ), "createIndex");
+    for (;;) {
+      const p = await this.call("getIndexBuildProgress", () => this.client.getIndexBuildProgress({ collection_name: name, field_name: "vector" }));
+      // Milvus Lite answers without a status or counts: it builds the index as it loads.
+      if (p.status === undefined) break;
+      ok(p.status, "getIndexBuildProgress");
+      const indexed = Number(p.indexed_rows);
+      const total = Number(p.total_rows);
+      onProgress(indexed, total);
+      if (indexed >= total) break;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    ok(await this.call("loadCollection", () => this.client.loadCollectionSync({ collection_name: name })), "loadCollection");
+    this.noteIndex(await this.describeVectorIndex());
+  }
+
+  /** The vector index's type as Milvus describes it ("" when it has none). */
+  get vectorIndexType(): string {
+    return this.indexType;
+  }
+
+  private noteIndex(index: { type: string; params: Record<string, string> } | undefined): void {
+    this.indexType = index?.type ?? "";
+    this.nlist = index === undefined ? undefined : clusterCount(index.params);
   }
 
   /** The clusters a search probes when asked for nprobe: at most the index's nlist. */
   nprobeFor(nprobe: number): number {
     return this.nlist === undefined ? nprobe : Math.min(nprobe, this.nlist);
+  }
+
+  /**
+   * What a search of k hits sends Milvus for the collection's index: nprobe for the IVF kinds, ef
+   * (at least k, which HNSW requires) for HNSW, and nothing for an index that takes neither.
+   */
+  searchParams(k: number, nprobe: number): Record<string, number> {
+    if (this.indexType.startsWith("IVF")) return { nprobe: this.nprobeFor(nprobe) };
+    if (this.indexType === "HNSW") return { ef: Math.max(k, this.opts.searchEf ?? 64) };
+    return this.nlist === undefined ? {} : { nprobe: this.nprobeFor(nprobe) };
   }
 
   /**
@@ -364,7 +444,7 @@ export class MilvusStore {
     consistency: "strong" | "bounded" = "strong",
     excludeIds: readonly bigint[] = [],
   ): Promise<SearchHit[]> {
-    const params = { nprobe: this.nprobeFor(nprobe) };
+    const params = this.searchParams(k, nprobe);
     const filter = excludeIds.length > 0 ? { filter: notIdFilter(excludeIds) } : {};
     const res = await this.call("search", () =>
       this.client.search({
@@ -372,7 +452,7 @@ export class MilvusStore {
         data: [Array.from(vector)],
         anns_field: "vector",
         limit: k,
-        metric_type: INDEX.metric,
+        metric_type: METRIC,
         params,
         ...filter,
         output_fields: ["id", "url"],
@@ -390,7 +470,7 @@ export class MilvusStore {
 
   async info(): Promise<StoreInfo> {
     const index = await this.describeVectorIndex();
-    if (index !== undefined) this.nlist = clusterCount(index.params);
+    if (index !== undefined) this.noteIndex(index);
     let version = "";
     try {
       const v = await this.client.getVersion();
@@ -401,7 +481,7 @@ export class MilvusStore {
     return {
       collection: this.opts.collection,
       indexType: index?.type ?? "",
-      metricType: index?.metricType ?? INDEX.metric,
+      metricType: index?.metricType ?? METRIC,
       indexParams: index?.params ?? {},
       deployment: this.deployment,
       version,
@@ -483,6 +563,21 @@ const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
 /** The id the SDK's query iterator starts after (its DEFAULT_MIN_INT64). */
 const ITERATOR_START = MIN_INT64 + 1n;
+
+/** Records per Milvus read while listing; a chunk without vectors is a few MiB at most. */
+const LIST_CHUNK_ROWS = 8192;
+/** With vectors a record is about 10 KiB in memory (512 numbers), so fewer per read. */
+const LIST_CHUNK_ROWS_WITH_VECTORS = 1024;
+/** How long a listing read at the call's start time may take before it is made with Strong consistency instead. */
+const SINCE_READ_TIMEOUT_MS = 5_000;
+
+/**
+ * A Milvus hybrid timestamp for a wall-clock time: milliseconds since the epoch above 18 bits of
+ * logical counter. A read at it sees every write Milvus acknowledged before that time.
+ */
+export function hybridTimestamp(ms: number): string {
+  return (BigInt(Math.floor(ms)) << 18n).toString();
+}
 
 /**
  * A filter for exactly these ids. Milvus parses -9223372036854775808 as minus 9223372036854775808, which

@@ -176,6 +176,45 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
     }
   });
 
+  it.each([
+    ["HNSW", { M: "8", efConstruction: "64" }, { ef: 64 }],
+    ["IVF_SQ8", { nlist: "64" }, { nprobe: 16 }],
+  ] as const)("builds a %s index when configured for a new collection, searches it, and keeps an existing index", async (type, built, searched) => {
+    const collection = uniqueCollection(`index_${type.toLowerCase()}`);
+    const spec = { type, nlist: 64, m: 8, efConstruction: 64 };
+    if (key === "liteAddress") {
+      // Milvus Lite builds only FLAT, IVF_FLAT and AUTOINDEX; configuration refuses the others with it.
+      await expect(MilvusStore.open({ address, token: "", collection, index: spec })).rejects.toThrow(
+        new RegExp(`Milvus refused createIndex .*${type}.*FLAT IVF_FLAT`),
+      );
+      return;
+    }
+    const store = await MilvusStore.open({ address, token: "", collection, index: spec, searchEf: 64 });
+    try {
+      const info = await store.info();
+      expect([info.indexType, info.metricType]).toEqual([type, "IP"]);
+      expect(info.indexParams).toMatchObject(built);
+      expect(store.searchParams(10, 16)).toEqual(searched);
+      // HNSW needs ef of at least k: a larger k raises it.
+      if (type === "HNSW") expect(store.searchParams(500, 16)).toEqual({ ef: 500 });
+      await store.upsert([row(1n), row(2n), row(3n)]);
+      await store.flush();
+      const hits = await store.search(unitVector(2), 3, 16);
+      expect(hits.map((h) => h.id)[0]).toBe(2n);
+      expect(hits).toHaveLength(3);
+      // Opened again with the default (IVF_FLAT) setting, the collection keeps the index it has.
+      const again = await MilvusStore.open({ address, token: "", collection });
+      try {
+        expect([again.vectorIndexType, (await again.info()).indexType]).toEqual([type, type]);
+        expect((await again.search(unitVector(3), 1, 16))[0]?.id).toBe(3n);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it("gets, finds, lists and removes the two smallest int64 ids", async () => {
     // Milvus cannot parse -9223372036854775808 as a literal, and the SDK's query iterator starts after -9223372036854775807.
     const min = -(2n ** 63n);

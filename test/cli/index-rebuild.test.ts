@@ -1,0 +1,67 @@
+/**
+ * svgvec index rebuild against a Milvus standalone: the built bin replaces the collection's vector
+ * index, keeps its rows, and a store opened afterwards searches with the new index.
+ */
+import { describe, expect, inject, it } from "vitest";
+import { MilvusStore, type ImageRow } from "../../src/store/milvus-store.js";
+import { svgvec } from "../helpers/cli-run.js";
+import { uniqueCollection } from "../helpers/milvus.js";
+
+function unit(seed: number): number[] {
+  const v = Array.from({ length: 512 }, (_, i) => Math.sin(seed * 7.3 + i * 0.61));
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+const row = (id: number): ImageRow => ({
+  id: BigInt(id),
+  url: `https://example.com/${id}.svg`,
+  vector: unit(id),
+  addedAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
+});
+
+describe("svgvec index rebuild", () => {
+  const address = inject("standaloneAddress");
+
+  it("replaces IVF_FLAT with HNSW only when told --yes, keeping every row", async () => {
+    const collection = uniqueCollection("rebuild");
+    const store = await MilvusStore.open({ address, token: "", collection });
+    try {
+      await store.upsert([1, 2, 3, 4, 5].map(row));
+      await store.flush();
+      const env = { SVGVEC_MILVUS_ADDRESS: address, SVGVEC_COLLECTION: collection, SVGVEC_INDEX_TYPE: "HNSW", SVGVEC_INDEX_HNSW_M: "8" };
+
+      const asked = await svgvec(["index", "rebuild"], { env });
+      expect(asked.code).toBe(2);
+      expect(asked.stderr).toContain(`would replace the vector index of collection ${collection} on ${address} with HNSW {"M":8,"efConstruction":200}`);
+      expect(asked.stderr).toContain("--yes");
+      expect((await store.info()).indexType).toBe("IVF_FLAT");
+
+      const done = await svgvec(["index", "rebuild", "--yes"], { env });
+      expect(done.stderr).toContain("replacing IVF_FLAT");
+      expect(done.code).toBe(0);
+      expect(done.stdout).toBe(`collection ${collection} on ${address} now has HNSW {"M":"8","efConstruction":"200"}\n`);
+
+      const after = await MilvusStore.open({ address, token: "", collection });
+      try {
+        expect(after.vectorIndexType).toBe("HNSW");
+        expect(after.searchParams(10, 16)).toEqual({ ef: 64 });
+        expect(await after.count()).toBe(5);
+        expect((await after.search(unit(4), 1, 16))[0]?.id).toBe(4n);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("says it needs a Milvus server when none is configured, and names its one subcommand", async () => {
+    const lite = await svgvec(["index", "rebuild", "--yes"], { env: { SVGVEC_MILVUS_ADDRESS: "" } });
+    expect(lite.code).toBe(1);
+    expect(lite.stderr).toContain("svgvec index rebuild works on a Milvus server: set SVGVEC_MILVUS_ADDRESS");
+    const wrong = await svgvec(["index", "build"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('"index" takes rebuild, not "build"');
+  });
+});
