@@ -28,7 +28,7 @@ export async function rebuildIndexCommand(args: string[], config: Config, out: N
     );
     return 2;
   }
-  const store = await MilvusStore.open({ address: config.milvus.address, token: config.milvus.token, collection: config.milvus.collection });
+  const store = await MilvusStore.open({ address: config.milvus.address, token: config.milvus.token, collection: config.milvus.collection, mustExist: true });
   try {
     const before = await store.info();
     err.write(`replacing ${before.indexType} ${JSON.stringify(before.indexParams)} of ${where} with ${target}\n`);

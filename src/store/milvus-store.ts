@@ -3,7 +3,7 @@
  * exactly, so a collection the seed wrote can be served as it is.
  */
 import { ConsistencyLevelEnum, DataType, MilvusClient, type FieldType } from "@zilliz/milvus2-sdk-node";
-import { InvalidArgumentError, SchemaMismatchError, StoreRejectedError, StoreUnavailableError, errorMessage } from "../errors.js";
+import { ConfigError, InvalidArgumentError, SchemaMismatchError, StoreRejectedError, StoreUnavailableError, errorMessage } from "../errors.js";
 import { startMilvusCall } from "../metrics/metrics.js";
 import { DEFAULT_INDEX, indexBuildParams, type IndexSpec } from "./index-spec.js";
 
@@ -71,6 +71,8 @@ export interface StoreOptions {
   index?: IndexSpec;
   /** HNSW's candidate list per search (raised to k when smaller); 64 unless given. */
   searchEf?: number;
+  /** Refuse a collection that does not exist instead of creating it (for tools that change one). */
+  mustExist?: boolean;
 }
 
 interface Status {
@@ -172,6 +174,11 @@ export class MilvusStore {
     const shown = await this.call("showCollections", () => this.client.showCollections());
     ok(shown.status, "showCollections");
     if (!shown.data.some((c) => c.name === name)) {
+      if (this.opts.mustExist === true) {
+        throw new ConfigError([
+          `Milvus at ${this.opts.address} has no collection ${name} (${describeNames(shown.data.map((c) => c.name))}); check SVGVEC_COLLECTION`,
+        ]);
+      }
       ok(await this.call("createCollection", () =>
         this.client.createCollection({ collection_name: name, fields: SCHEMA, consistency_level: "Strong" }),
       ), "createCollection");
@@ -563,6 +570,13 @@ const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
 /** The id the SDK's query iterator starts after (its DEFAULT_MIN_INT64). */
 const ITERATOR_START = MIN_INT64 + 1n;
+
+/** "it has a, b and 3 more" for an error message: a few names, not a whole server's. */
+function describeNames(names: string[]): string {
+  if (names.length === 0) return "it has none";
+  const shown = names.slice(0, 5).join(", ");
+  return names.length > 5 ? `it has ${shown} and ${names.length - 5} more` : `it has ${shown}`;
+}
 
 /** Records per Milvus read while listing; a chunk without vectors is a few MiB at most. */
 const LIST_CHUNK_ROWS = 8192;

@@ -56,6 +56,16 @@ describe("svgvec index rebuild", () => {
     }
   });
 
+  it("refuses a collection that does not exist instead of creating it", async () => {
+    const missing = uniqueCollection("rebuild_missing");
+    const run = await svgvec(["index", "rebuild", "--yes"], { env: { SVGVEC_MILVUS_ADDRESS: address, SVGVEC_COLLECTION: missing, SVGVEC_INDEX_TYPE: "HNSW" } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`has no collection ${missing}`);
+    expect(run.stderr).toContain("check SVGVEC_COLLECTION");
+    const probe = await MilvusStore.open({ address, token: "", collection: missing, mustExist: true }).catch((e: unknown) => e);
+    expect(probe).toBeInstanceOf(Error);
+  });
+
   it("says it needs a Milvus server when none is configured, and names its one subcommand", async () => {
     const lite = await svgvec(["index", "rebuild", "--yes"], { env: { SVGVEC_MILVUS_ADDRESS: "" } });
     expect(lite.code).toBe(1);
