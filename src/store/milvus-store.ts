@@ -361,14 +361,19 @@ export class MilvusStore {
     // literal), so the two smallest ids are read on their own, first, with Strong consistency.
     let records = (await this.queryRows(`id <= ${ITERATOR_START}`, opts.includeVectors)).map((row) => toRecord(row, opts.includeVectors));
     let last = ITERATOR_START;
+    // Records read but not yet sent: pages stay page_size long across chunk boundaries.
+    let pending: ImageRecord[] = [];
     for (;;) {
       records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       if (records.length > left) records = records.slice(0, left);
-      for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
       left -= records.length;
       if (records.length > 0) last = records[records.length - 1]!.id;
+      pending = pending.length === 0 ? records : pending.concat(records);
+      let sent = 0;
+      for (; pending.length - sent >= size; sent += size) yield pending.slice(sent, sent + size);
+      pending = pending.slice(sent);
       const want = Math.min(chunk, left);
-      if (want <= 0) return;
+      if (want <= 0) break;
       const filter = `id > ${last}`;
       let rows: Record<string, unknown>[];
       try {
@@ -378,9 +383,10 @@ export class MilvusStore {
         since = undefined;
         rows = await this.queryRows(filter, opts.includeVectors, { limit: want });
       }
-      if (rows.length === 0) return;
+      if (rows.length === 0) break;
       records = rows.map((row) => toRecord(row, opts.includeVectors));
     }
+    if (pending.length > 0) yield pending;
   }
 
 
