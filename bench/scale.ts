@@ -78,10 +78,20 @@ if (values.help === true) {
   process.exit(0);
 }
 
+function usageError(message: string): never {
+  process.stderr.write(`bench/scale.ts: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
 function positiveInt(name: string, raw: string | undefined, max: number): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be a whole number from 1 to ${max}, not "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max) usageError(`--${name} must be a whole number from 1 to ${max}, not "${raw}"`);
   return n;
+}
+
+/** A line on stderr as each phase starts: a million-row run takes about half an hour. */
+function progress(what: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${what}\n`);
 }
 const ROWS = positiveInt("rows", values.rows, 100_000_000);
 // Milvus refuses a message over its 64 MiB gRPC limit; 2 KiB of vector per row keeps 16,384 under it.
@@ -90,10 +100,10 @@ const LOADERS = values.loaders!.split(",").map((s) => positiveInt("loaders", s, 
 const IN_FLIGHT = positiveInt("in-flight", values["in-flight"], 64);
 const REQUESTS = positiveInt("requests", values.requests, 1_000_000);
 const SAMPLES = positiveInt("samples", values.samples, 100_000);
-// 0 leaves the page size to the server (1,000): each page is one Strong query, so pages per second bound the rate.
+// 0 leaves the page size to the server (1,000).
 const LIST_PAGE_SIZE = values["list-page-size"] === "0" ? 0 : positiveInt("list-page-size", values["list-page-size"], 16_384);
 if (values.consistency !== "bounded" && values.consistency !== "strong") {
-  throw new Error(`--consistency must be bounded or strong, not "${values.consistency}"`);
+  usageError(`--consistency must be bounded or strong, not "${values.consistency}"`);
 }
 const CONSISTENCY: "bounded" | "strong" = values.consistency;
 const CONCURRENCY = [1, 4] as const;
@@ -258,15 +268,18 @@ async function main(): Promise<void> {
       for (let p = 0; p < LOADERS.length; p++) {
         const from = Math.floor((ROWS * p) / LOADERS.length);
         const to = Math.floor((ROWS * (p + 1)) / LOADERS.length);
-        loads.push(await load(milvus.address, collection, from, to, LOADERS[p]!, now));
+        progress(`loading rows ${from} to ${to - 1} from ${LOADERS[p]} loader process(es)`);
+      loads.push(await load(milvus.address, collection, from, to, LOADERS[p]!, now));
       }
       const loadSeconds = loads.reduce((a, l) => a + l.seconds, 0);
+      progress("flushing, then waiting for the index");
       let t0 = performance.now();
       await store.flush();
       const flushSeconds = (performance.now() - t0) / 1000;
       t0 = performance.now();
       const indexNote = await waitForIndex(milvus.address, collection, ROWS);
       const indexSeconds = (performance.now() - t0) / 1000;
+      if (!values["no-settle"]) progress("compacting, then waiting for Milvus to go idle (background index builds)");
       const settleNote = values["no-settle"]
         ? "measured without compaction or waiting for Milvus to go idle (--no-settle)"
         : `${await compact(client, collection)}; then ${await waitForIndex(milvus.address, collection, ROWS)}; Milvus ${await waitForIdle()}`;
@@ -336,9 +349,11 @@ async function main(): Promise<void> {
         "ImageService.search in-process (text)": () => service.search(freshText(), K),
         "svgvec Search over gRPC (grpc-js, text)": () => grpcClient.search({ text: freshText(), k: K }),
       };
+      progress("measuring search at concurrency 1 and 4");
       await interleaved(fns, 10, 1);
       const times: Record<number, Record<string, Timed>> = {};
       for (const c of CONCURRENCY) times[c] = await interleaved(fns, SAMPLES, c);
+      progress("svgvec Search under ghz");
       await ghzText(app.address, 1, 20); // warm-up
       const ghzTimes: Record<number, GhzResult> = {};
       for (const c of CONCURRENCY) ghzTimes[c] = await ghzText(app.address, c, REQUESTS);
@@ -354,6 +369,7 @@ async function main(): Promise<void> {
         );
       }
 
+      progress("ListImages over every record");
       // ListImages over every record from a client process; this process (the server) and Milvus sampled meanwhile.
       const rssBefore = process.memoryUsage().rss;
       const milvusBefore = milvusUsage().rss;

@@ -399,6 +399,8 @@ export class MilvusStore {
   async rebuildIndex(spec: IndexSpec, onProgress: (indexed: number, total: number) => void = () => {}, pollMs = 2_000): Promise<void> {
     const name = this.opts.collection;
     const old = await this.call("describeIndex", () => this.client.describeIndex({ collection_name: name, field_name: "vector" }));
+    // Sealed segments only are indexed: flush first, so that the progress counts every row.
+    await this.flush();
     ok(await this.call("releaseCollection", () => this.client.releaseCollection({ collection_name: name })), "releaseCollection");
     for (const desc of old.status.error_code === "Success" ? (old.index_descriptions ?? []) : []) {
       ok(await this.call("dropIndex", () => this.client.dropIndex({ collection_name: name, field_name: "vector", index_name: desc.index_name })), "dropIndex");

@@ -33,12 +33,18 @@ describe("svgvec index rebuild", () => {
 
       const asked = await svgvec(["index", "rebuild"], { env });
       expect(asked.code).toBe(2);
-      expect(asked.stderr).toContain(`would replace the vector index of collection ${collection} on ${address} with HNSW {"M":8,"efConstruction":200}`);
+      expect(asked.stderr).toContain(`would replace IVF_FLAT {"nlist":"1024"} of collection ${collection} on ${address} with HNSW {"M":8,"efConstruction":200}`);
       expect(asked.stderr).toContain("--yes");
       expect((await store.info()).indexType).toBe("IVF_FLAT");
 
+      // The index it already has: nothing to rebuild, with or without --yes.
+      const same = await svgvec(["index", "rebuild", "--yes"], { env: { ...env, SVGVEC_INDEX_TYPE: "IVF_FLAT" } });
+      expect([same.code, same.stdout]).toEqual([0, `collection ${collection} on ${address} already has IVF_FLAT {"nlist":"1024"}; nothing to do (set SVGVEC_INDEX_* to the index you want)\n`]);
+
       const done = await svgvec(["index", "rebuild", "--yes"], { env });
       expect(done.stderr).toContain("replacing IVF_FLAT");
+      // Flushed first, so the progress counts every row, not only those already sealed.
+      expect(done.stderr).toContain("indexed 5 of 5 rows");
       expect(done.code).toBe(0);
       expect(done.stdout).toBe(`collection ${collection} on ${address} now has HNSW {"M":"8","efConstruction":"200"}\n`);
 
@@ -70,6 +76,11 @@ describe("svgvec index rebuild", () => {
     const lite = await svgvec(["index", "rebuild", "--yes"], { env: { SVGVEC_MILVUS_ADDRESS: "" } });
     expect(lite.code).toBe(1);
     expect(lite.stderr).toContain("svgvec index rebuild works on a Milvus server: set SVGVEC_MILVUS_ADDRESS");
+    const help = await svgvec(["index", "rebuild", "--help"]);
+    expect([help.code, help.stdout.startsWith("usage: svgvec index rebuild [--yes]")]).toEqual([0, true]);
+    const unknown = await svgvec(["index", "rebuild", "--force"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("--force");
     const wrong = await svgvec(["index", "build"]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('"index" takes rebuild, not "build"');
