@@ -33,7 +33,7 @@ export interface InsertDone {
  * request object is copied with Object.assign before it is sent, so an own toJSON travels with it
  * and the stringify returns at once; protobuf encoding ignores the extra key.
  */
-function withoutLogCopy(req: InsertReq): InsertReq {
+export function withoutLogCopy(req: InsertReq): InsertReq {
   return Object.assign(req, { toJSON: () => `[insert of ${req.data?.length ?? 0} rows]` });
 }
 
