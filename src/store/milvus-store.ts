@@ -350,7 +350,8 @@ export class MilvusStore {
    * full Milvus, and one per 1,000-record page held a million-record listing to about 3,900
    * records/s (bench/scale.ts). Milvus waits until its own clock reaches that timestamp, so a host
    * clock ahead of Milvus's would stall each read: one that has not answered within
-   * SINCE_READ_TIMEOUT_MS is made again with Strong consistency, as are the rest of the listing.
+   * SINCE_READ_TIMEOUT_MS, or that Milvus refused, is made again with Strong consistency, as are
+   * the rest of the listing.
    */
   async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
     let since: string | undefined = hybridTimestamp(Date.now());
@@ -366,7 +367,8 @@ export class MilvusStore {
       if (records.length > left) records = records.slice(0, left);
       for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
       left -= records.length;
-      if (records.length > 0) last = records[records.length - 1]!.id;
+      // Never below ITERATOR_START: "id > -9223372036854775808" is a filter Milvus cannot read.
+      if (records.length > 0 && records[records.length - 1]!.id > last) last = records[records.length - 1]!.id;
       const want = Math.min(chunk, left);
       if (want <= 0) return;
       const filter = `id > ${last}`;
@@ -374,7 +376,8 @@ export class MilvusStore {
       try {
         rows = await this.queryRows(filter, opts.includeVectors, since === undefined ? { limit: want } : { limit: want, since, timeoutMs: SINCE_READ_TIMEOUT_MS });
       } catch (e) {
-        if (since === undefined || !(e instanceof StoreUnavailableError)) throw e;
+        // Not only a timeout: Milvus refuses a timestamp over a day (queryNode.maxTimestampLag) ahead of its clock.
+        if (since === undefined) throw e;
         since = undefined;
         rows = await this.queryRows(filter, opts.includeVectors, { limit: want });
       }

@@ -313,6 +313,49 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
       await store.close();
     }
   });
+
+  it("lists the smallest int64 id when -9223372036854775807 is not stored, and every id after it", async () => {
+    // The listing goes on after the last id it has read; "id > -9223372036854775808" is not a filter Milvus reads right.
+    const min = -(2n ** 63n);
+    const store = await open(uniqueCollection("int64_min_alone"));
+    const list = async (limit: number, pageSize: number): Promise<bigint[]> => {
+      const ids: bigint[] = [];
+      for await (const page of store.list({ includeVectors: false, limit, pageSize })) ids.push(...page.map((r) => r.id));
+      return ids;
+    };
+    try {
+      await store.upsert([row(min), row(-3n), row(5n)]);
+      expect(await list(0, 1_000)).toEqual([min, -3n, 5n]);
+      expect(await list(2, 1)).toEqual([min, -3n]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Reads after the first wait for Milvus's clock to reach this host's at the call's start.
+  it.each([
+    ["a minute ahead of", 60_000],
+    ["two days ahead of", 2 * 86_400_000],
+    ["a minute behind", -60_000],
+    ["a year behind", -365 * 86_400_000],
+  ])("lists every record acknowledged before the call when this host's clock is %s Milvus's", async (_what, skew) => {
+    const store = await open(uniqueCollection("skew"));
+    try {
+      const ids = Array.from({ length: 40 }, (_, i) => BigInt(i * 3 - 50));
+      await store.upsert(ids.map((id) => row(id)));
+      const realNow = Date.now;
+      const listed: bigint[] = [];
+      Date.now = () => realNow.call(Date) + skew;
+      try {
+        for await (const page of store.list({ includeVectors: false, limit: 0, pageSize: 7 })) listed.push(...page.map((r) => r.id));
+      } finally {
+        Date.now = realNow;
+      }
+      expect(listed).toEqual(ids);
+    } finally {
+      await store.close();
+    }
+  }, 20_000);
 });
 
 /** What only a full Milvus does: Milvus Lite behaves otherwise, as the comments say, so these run on the standalone alone. */
