@@ -91,6 +91,12 @@ interface Status {
 const TRANSIENT_CODES: ReadonlySet<number> = new Set([1, 2, 4, 8, 12, 101, 103, 106, 201, 202, 401, 503, 902, 905, 1002, 2200, 10001]);
 /** The same states in the older string codes, which Milvus still sends beside the numeric ones. */
 const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set(["RateLimit", "NotReadyServe", "NotReadyCoordActivating", "DataCoordNA"]);
+/**
+ * The same states in Milvus's words, when a query node's error reaches the proxy only as text under
+ * code 65535: a search waiting on a collection that is being released (svgvec index rebuild) fails
+ * with "delegator closed during wait tsafe: channel not available".
+ */
+const TRANSIENT_REASON = /\b(?:channel|node|replica) not available\b|\bcollection not (?:fully )?loaded\b/;
 /** Invalid or missing parameter: on a write, a refusal of the rows' data (a value too long, a wrong dimension). */
 const INVALID_PARAMETER_CODES: ReadonlySet<number> = new Set([1100, 1101, 1102]);
 const INVALID_PARAMETER_ERROR_CODES: ReadonlySet<string> = new Set(["IllegalArgument", "IllegalDimension", "IllegalRowRecord", "IllegalVectorID"]);
@@ -546,7 +552,7 @@ function ok(status: Status, what: string): void {
   const legacy = String(status.error_code);
   const reason = status.reason || legacy;
   const codes = `code ${code}, ${legacy}`;
-  if (status.retriable === true || TRANSIENT_CODES.has(code) || TRANSIENT_ERROR_CODES.has(legacy)) {
+  if (status.retriable === true || TRANSIENT_CODES.has(code) || TRANSIENT_ERROR_CODES.has(legacy) || TRANSIENT_REASON.test(reason)) {
     throw new StoreUnavailableError(`Milvus cannot serve ${what} at the moment (${codes}): ${reason}; retry with backoff`);
   }
   if (what === "upsert" && (INVALID_PARAMETER_CODES.has(code) || INVALID_PARAMETER_ERROR_CODES.has(legacy))) {

@@ -389,6 +389,23 @@ describe("MilvusStore on a full Milvus (standalone)", () => {
     }
   });
 
+  it("searches an HNSW index for k up to 16,384 and with SVGVEC_SEARCH_EF at its largest", async () => {
+    const spec = { type: "HNSW" as const, nlist: 64, m: 8, efConstruction: 64 };
+    const collection = uniqueCollection("hnsw_k");
+    const store = await MilvusStore.open({ address, token: "", collection, index: spec, searchEf: 65_536 });
+    try {
+      await store.upsert([1n, 2n, 3n, 4n].map((id) => row(id)));
+      await store.flush();
+      for (const k of [1, 4, 16_384]) {
+        const hits = await store.search(unitVector(2), k, 65_536);
+        expect(hits[0]?.id).toBe(2n);
+        expect(hits).toHaveLength(Math.min(k, 4));
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   // Milvus Lite searches a released collection all the same; a full Milvus refuses until it is loaded.
   it("answers a collection that is not loaded as unavailable: it loads again after a restart", async () => {
     const collection = uniqueCollection("released");
@@ -398,6 +415,26 @@ describe("MilvusStore on a full Milvus (standalone)", () => {
       const err = await store.search(unitVector(1), 1, 16).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as Error).message).toMatch(/collection not loaded.*retry with backoff/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // svgvec index rebuild releases the collection while other replicas search it.
+  it("answers searches cut off by a release of the collection as unavailable, not as a refusal", async () => {
+    const collection = uniqueCollection("released_midway");
+    const store = await open(collection);
+    try {
+      await store.upsert(Array.from({ length: 20 }, (_, i) => row(BigInt(i + 1))));
+      // Strong searches wait for Milvus's next time tick, so some are waiting when the release comes.
+      const searches = Array.from({ length: 40 }, () => store.search(unitVector(3), 5, 16).then(() => undefined, (e: unknown) => e));
+      await raw.releaseCollection({ collection_name: collection });
+      const failures = (await Promise.all(searches)).filter((e) => e !== undefined);
+      expect(failures.length).toBeGreaterThan(0);
+      for (const e of failures) {
+        expect(e, (e as Error).message).toBeInstanceOf(StoreUnavailableError);
+        expect((e as Error).message).toMatch(/retry with backoff/);
+      }
     } finally {
       await store.close();
     }
