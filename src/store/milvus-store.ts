@@ -145,7 +145,9 @@ export class MilvusStore {
       if (e instanceof StoreUnavailableError && opts.deployment !== "lite") {
         throw new StoreUnavailableError(
           `cannot use Milvus at ${opts.address} at start-up (${errorMessage(e.cause ?? e)}): check SVGVEC_MILVUS_ADDRESS ` +
-            `(and SVGVEC_MILVUS_TOKEN) and that Milvus is running, or leave SVGVEC_MILVUS_ADDRESS empty for the embedded Milvus Lite`,
+            `(and SVGVEC_MILVUS_TOKEN) and that Milvus is running` +
+            // A tool that changes an existing collection (svgvec index rebuild) has no use for a fresh Milvus Lite.
+            (opts.mustExist === true ? "" : ", or leave SVGVEC_MILVUS_ADDRESS empty for the embedded Milvus Lite"),
           { cause: e },
         );
       }
