@@ -91,6 +91,12 @@ interface Status {
 const TRANSIENT_CODES: ReadonlySet<number> = new Set([1, 2, 4, 8, 12, 101, 103, 106, 201, 202, 401, 503, 902, 905, 1002, 2200, 10001]);
 /** The same states in the older string codes, which Milvus still sends beside the numeric ones. */
 const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set(["RateLimit", "NotReadyServe", "NotReadyCoordActivating", "DataCoordNA"]);
+/**
+ * The same states in Milvus's words, when a query node's error reaches the proxy only as text under
+ * code 65535: a search waiting on a collection that is being released (svgvec index rebuild) fails
+ * with "delegator closed during wait tsafe: channel not available".
+ */
+const TRANSIENT_REASON = /\b(?:channel|node|replica) not available\b|\bcollection not (?:fully )?loaded\b/;
 /** Invalid or missing parameter: on a write, a refusal of the rows' data (a value too long, a wrong dimension). */
 const INVALID_PARAMETER_CODES: ReadonlySet<number> = new Set([1100, 1101, 1102]);
 const INVALID_PARAMETER_ERROR_CODES: ReadonlySet<string> = new Set(["IllegalArgument", "IllegalDimension", "IllegalRowRecord", "IllegalVectorID"]);
@@ -139,7 +145,9 @@ export class MilvusStore {
       if (e instanceof StoreUnavailableError && opts.deployment !== "lite") {
         throw new StoreUnavailableError(
           `cannot use Milvus at ${opts.address} at start-up (${errorMessage(e.cause ?? e)}): check SVGVEC_MILVUS_ADDRESS ` +
-            `(and SVGVEC_MILVUS_TOKEN) and that Milvus is running, or leave SVGVEC_MILVUS_ADDRESS empty for the embedded Milvus Lite`,
+            `(and SVGVEC_MILVUS_TOKEN) and that Milvus is running` +
+            // A tool that changes an existing collection (svgvec index rebuild) has no use for a fresh Milvus Lite.
+            (opts.mustExist === true ? "" : ", or leave SVGVEC_MILVUS_ADDRESS empty for the embedded Milvus Lite"),
           { cause: e },
         );
       }
@@ -350,7 +358,8 @@ export class MilvusStore {
    * full Milvus, and one per 1,000-record page held a million-record listing to about 3,900
    * records/s (bench/scale.ts). Milvus waits until its own clock reaches that timestamp, so a host
    * clock ahead of Milvus's would stall each read: one that has not answered within
-   * SINCE_READ_TIMEOUT_MS is made again with Strong consistency, as are the rest of the listing.
+   * SINCE_READ_TIMEOUT_MS, or that Milvus refused, is made again with Strong consistency, as are
+   * the rest of the listing.
    */
   async *list(opts: { includeVectors: boolean; limit: number; pageSize: number }): AsyncGenerator<ImageRecord[]> {
     let since: string | undefined = hybridTimestamp(Date.now());
@@ -367,7 +376,8 @@ export class MilvusStore {
       records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       if (records.length > left) records = records.slice(0, left);
       left -= records.length;
-      if (records.length > 0) last = records[records.length - 1]!.id;
+      // Never below ITERATOR_START: "id > -9223372036854775808" is a filter Milvus cannot read.
+      if (records.length > 0 && records[records.length - 1]!.id > last) last = records[records.length - 1]!.id;
       pending = pending.length === 0 ? records : pending.concat(records);
       let sent = 0;
       for (; pending.length - sent >= size; sent += size) yield pending.slice(sent, sent + size);
@@ -379,7 +389,8 @@ export class MilvusStore {
       try {
         rows = await this.queryRows(filter, opts.includeVectors, since === undefined ? { limit: want } : { limit: want, since, timeoutMs: SINCE_READ_TIMEOUT_MS });
       } catch (e) {
-        if (since === undefined || !(e instanceof StoreUnavailableError)) throw e;
+        // Not only a timeout: Milvus refuses a timestamp over a day (queryNode.maxTimestampLag) ahead of its clock.
+        if (since === undefined) throw e;
         since = undefined;
         rows = await this.queryRows(filter, opts.includeVectors, { limit: want });
       }
@@ -396,7 +407,12 @@ export class MilvusStore {
    * row, and loads the collection. The rows stay as they are. onProgress hears indexed and total
    * rows while Milvus builds.
    */
-  async rebuildIndex(spec: IndexSpec, onProgress: (indexed: number, total: number) => void = () => {}, pollMs = 2_000): Promise<void> {
+  async rebuildIndex(
+    spec: IndexSpec,
+    onProgress: (indexed: number, total: number) => void = () => {},
+    pollMs = 2_000,
+    stallMs = 600_000,
+  ): Promise<void> {
     const name = this.opts.collection;
     const old = await this.call("describeIndex", () => this.client.describeIndex({ collection_name: name, field_name: "vector" }));
     // Sealed segments only are indexed: flush first, so that the progress counts every row.
@@ -408,6 +424,8 @@ export class MilvusStore {
     ok(await this.call("createIndex", () =>
       this.client.createIndex({ collection_name: name, field_name: "vector", index_type: spec.type, metric_type: METRIC, params: indexBuildParams(spec) }),
     ), "createIndex");
+    let lastIndexed = -1;
+    let lastChange = performance.now();
     for (;;) {
       const p = await this.call("getIndexBuildProgress", () => this.client.getIndexBuildProgress({ collection_name: name, field_name: "vector" }));
       // Milvus Lite answers without a status or counts: it builds the index as it loads.
@@ -417,6 +435,25 @@ export class MilvusStore {
       const total = Number(p.total_rows);
       onProgress(indexed, total);
       if (indexed >= total) break;
+      // A build Milvus gave up on, or one that stopped moving, would otherwise be waited on for good
+      // with the collection released.
+      const desc = await this.call("describeIndex", () => this.client.describeIndex({ collection_name: name, field_name: "vector" }));
+      const state = desc.index_descriptions?.[0];
+      if (String(state?.state) === "Failed") {
+        throw new StoreRejectedError(
+          `Milvus failed to build the ${spec.type} index of ${name}: ${state?.index_state_fail_reason || "no reason given"}; the collection stays released, so rebuild with another SVGVEC_INDEX_TYPE`,
+          false,
+          String(state?.index_state_fail_reason ?? ""),
+        );
+      }
+      if (indexed !== lastIndexed) {
+        lastIndexed = indexed;
+        lastChange = performance.now();
+      } else if (performance.now() - lastChange > stallMs) {
+        throw new StoreUnavailableError(
+          `the ${spec.type} index of ${name} has stayed at ${indexed} of ${total} rows for ${Math.round(stallMs / 1000)} s; check Milvus's index node logs, then run svgvec index rebuild again (the collection stays released)`,
+        );
+      }
       await new Promise((r) => setTimeout(r, pollMs));
     }
     ok(await this.call("loadCollection", () => this.client.loadCollectionSync({ collection_name: name })), "loadCollection");
@@ -551,7 +588,7 @@ function ok(status: Status, what: string): void {
   const legacy = String(status.error_code);
   const reason = status.reason || legacy;
   const codes = `code ${code}, ${legacy}`;
-  if (status.retriable === true || TRANSIENT_CODES.has(code) || TRANSIENT_ERROR_CODES.has(legacy)) {
+  if (status.retriable === true || TRANSIENT_CODES.has(code) || TRANSIENT_ERROR_CODES.has(legacy) || TRANSIENT_REASON.test(reason)) {
     throw new StoreUnavailableError(`Milvus cannot serve ${what} at the moment (${codes}): ${reason}; retry with backoff`);
   }
   if (what === "upsert" && (INVALID_PARAMETER_CODES.has(code) || INVALID_PARAMETER_ERROR_CODES.has(legacy))) {

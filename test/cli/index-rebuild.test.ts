@@ -3,6 +3,7 @@
  * index, keeps its rows, and a store opened afterwards searches with the new index.
  */
 import { describe, expect, inject, it } from "vitest";
+import { freePort } from "../../src/store/milvus-lite.js";
 import { MilvusStore, type ImageRow } from "../../src/store/milvus-store.js";
 import { svgvec } from "../helpers/cli-run.js";
 import { uniqueCollection } from "../helpers/milvus.js";
@@ -70,6 +71,16 @@ describe("svgvec index rebuild", () => {
     expect(run.stderr).toContain("check SVGVEC_COLLECTION");
     const probe = await MilvusStore.open({ address, token: "", collection: missing, mustExist: true }).catch((e: unknown) => e);
     expect(probe).toBeInstanceOf(Error);
+  });
+
+  it("fails with exit 1 and says what to check when nothing listens at the Milvus address", async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const run = await svgvec(["index", "rebuild", "--yes"], { env: { SVGVEC_MILVUS_ADDRESS: address, SVGVEC_COLLECTION: uniqueCollection("rebuild_closed") } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot use Milvus at ${address}`);
+    expect(run.stderr).toContain("check SVGVEC_MILVUS_ADDRESS");
+    // Rebuild refuses Milvus Lite, so pointing it there would not help.
+    expect(run.stderr).not.toContain("Milvus Lite");
   });
 
   it("says it needs a Milvus server when none is configured, and names its one subcommand", async () => {

@@ -316,6 +316,49 @@ describe.each(servers)("MilvusStore on %s", (_name, key) => {
       await store.close();
     }
   });
+
+  it("lists the smallest int64 id when -9223372036854775807 is not stored, and every id after it", async () => {
+    // The listing goes on after the last id it has read; "id > -9223372036854775808" is not a filter Milvus reads right.
+    const min = -(2n ** 63n);
+    const store = await open(uniqueCollection("int64_min_alone"));
+    const list = async (limit: number, pageSize: number): Promise<bigint[]> => {
+      const ids: bigint[] = [];
+      for await (const page of store.list({ includeVectors: false, limit, pageSize })) ids.push(...page.map((r) => r.id));
+      return ids;
+    };
+    try {
+      await store.upsert([row(min), row(-3n), row(5n)]);
+      expect(await list(0, 1_000)).toEqual([min, -3n, 5n]);
+      expect(await list(2, 1)).toEqual([min, -3n]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Reads after the first wait for Milvus's clock to reach this host's at the call's start.
+  it.each([
+    ["a minute ahead of", 60_000],
+    ["two days ahead of", 2 * 86_400_000],
+    ["a minute behind", -60_000],
+    ["a year behind", -365 * 86_400_000],
+  ])("lists every record acknowledged before the call when this host's clock is %s Milvus's", async (_what, skew) => {
+    const store = await open(uniqueCollection("skew"));
+    try {
+      const ids = Array.from({ length: 40 }, (_, i) => BigInt(i * 3 - 50));
+      await store.upsert(ids.map((id) => row(id)));
+      const realNow = Date.now;
+      const listed: bigint[] = [];
+      Date.now = () => realNow.call(Date) + skew;
+      try {
+        for await (const page of store.list({ includeVectors: false, limit: 0, pageSize: 7 })) listed.push(...page.map((r) => r.id));
+      } finally {
+        Date.now = realNow;
+      }
+      expect(listed).toEqual(ids);
+    } finally {
+      await store.close();
+    }
+  }, 20_000);
 });
 
 /** What only a full Milvus does: Milvus Lite behaves otherwise, as the comments say, so these run on the standalone alone. */
@@ -349,6 +392,23 @@ describe("MilvusStore on a full Milvus (standalone)", () => {
     }
   });
 
+  it("searches an HNSW index for k up to 16,384 and with SVGVEC_SEARCH_EF at its largest", async () => {
+    const spec = { type: "HNSW" as const, nlist: 64, m: 8, efConstruction: 64 };
+    const collection = uniqueCollection("hnsw_k");
+    const store = await MilvusStore.open({ address, token: "", collection, index: spec, searchEf: 65_536 });
+    try {
+      await store.upsert([1n, 2n, 3n, 4n].map((id) => row(id)));
+      await store.flush();
+      for (const k of [1, 4, 16_384]) {
+        const hits = await store.search(unitVector(2), k, 65_536);
+        expect(hits[0]?.id).toBe(2n);
+        expect(hits).toHaveLength(Math.min(k, 4));
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   // Milvus Lite searches a released collection all the same; a full Milvus refuses until it is loaded.
   it("answers a collection that is not loaded as unavailable: it loads again after a restart", async () => {
     const collection = uniqueCollection("released");
@@ -358,6 +418,26 @@ describe("MilvusStore on a full Milvus (standalone)", () => {
       const err = await store.search(unitVector(1), 1, 16).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as Error).message).toMatch(/collection not loaded.*retry with backoff/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // svgvec index rebuild releases the collection while other replicas search it.
+  it("answers searches cut off by a release of the collection as unavailable, not as a refusal", async () => {
+    const collection = uniqueCollection("released_midway");
+    const store = await open(collection);
+    try {
+      await store.upsert(Array.from({ length: 20 }, (_, i) => row(BigInt(i + 1))));
+      // Strong searches wait for Milvus's next time tick, so some are waiting when the release comes.
+      const searches = Array.from({ length: 40 }, () => store.search(unitVector(3), 5, 16).then(() => undefined, (e: unknown) => e));
+      await raw.releaseCollection({ collection_name: collection });
+      const failures = (await Promise.all(searches)).filter((e) => e !== undefined);
+      expect(failures.length).toBeGreaterThan(0);
+      for (const e of failures) {
+        expect(e, (e as Error).message).toBeInstanceOf(StoreUnavailableError);
+        expect((e as Error).message).toMatch(/retry with backoff/);
+      }
     } finally {
       await store.close();
     }
