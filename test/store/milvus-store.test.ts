@@ -429,10 +429,15 @@ describe("MilvusStore on a full Milvus (standalone)", () => {
     const store = await open(collection);
     try {
       await store.upsert(Array.from({ length: 20 }, (_, i) => row(BigInt(i + 1))));
-      // Strong searches wait for Milvus's next time tick, so some are waiting when the release comes.
-      const searches = Array.from({ length: 40 }, () => store.search(unitVector(3), 5, 16).then(() => undefined, (e: unknown) => e));
-      await raw.releaseCollection({ collection_name: collection });
-      const failures = (await Promise.all(searches)).filter((e) => e !== undefined);
+      // Strong searches wait for Milvus's next time tick, so some are usually waiting when the
+      // release comes; when all finished first, load the collection and try again (a few rounds).
+      let failures: unknown[] = [];
+      for (let round = 0; round < 5 && failures.length === 0; round++) {
+        if (round > 0) await raw.loadCollectionSync({ collection_name: collection });
+        const searches = Array.from({ length: 40 }, () => store.search(unitVector(3), 5, 16).then(() => undefined, (e: unknown) => e));
+        await raw.releaseCollection({ collection_name: collection });
+        failures = (await Promise.all(searches)).filter((e) => e !== undefined);
+      }
       expect(failures.length).toBeGreaterThan(0);
       for (const e of failures) {
         expect(e, (e as Error).message).toBeInstanceOf(StoreUnavailableError);
