@@ -4,8 +4,10 @@
  * turns each row into columns and protobuf on the JavaScript thread, which bounds one process to
  * about one core's worth of rows; several of these use the other cores.
  */
-import { MilvusClient, type InsertReq, type RowData } from "@zilliz/milvus2-sdk-node";
+import { MilvusClient, type RowData } from "@zilliz/milvus2-sdk-node";
 import { MILVUS_CHANNEL_OPTIONS } from "../src/store/milvus-store.js";
+import { serveChild } from "./child.js";
+import { withoutLogCopy } from "./milvus.js";
 import { randomUnit } from "./vectors.js";
 
 export interface InsertJob {
@@ -24,17 +26,6 @@ export interface InsertDone {
   cpu: number;
   /** Seconds spent making the rows (random vectors), inside seconds. */
   buildSeconds: number;
-}
-
-/**
- * The SDK's retry interceptor runs JSON.stringify over every request it sends, to log it at debug
- * level, whatever the level is: for 10,000 rows that is a 100 MB string, and it cost about 45% of
- * the load's time (28.5 s against 15.7 s for 50,000 rows, measured with a CPU profile). The
- * request object is copied with Object.assign before it is sent, so an own toJSON travels with it
- * and the stringify returns at once; protobuf encoding ignores the extra key.
- */
-export function withoutLogCopy(req: InsertReq): InsertReq {
-  return Object.assign(req, { toJSON: () => `[insert of ${req.data?.length ?? 0} rows]` });
 }
 
 async function run(job: InsertJob): Promise<InsertDone> {
@@ -69,11 +60,4 @@ async function run(job: InsertJob): Promise<InsertDone> {
   return { seconds, cpu: (cpu.user + cpu.system) / 1e6 / seconds, buildSeconds: buildMs / 1000 };
 }
 
-if (process.send !== undefined) {
-  process.once("message", (job: InsertJob) => {
-    run(job).then(
-      (done) => process.send!({ done }, undefined, {}, () => process.exit(0)),
-      (e: unknown) => process.send!({ error: e instanceof Error ? e.message : String(e) }, undefined, {}, () => process.exit(1)),
-    );
-  });
-}
+serveChild(run);

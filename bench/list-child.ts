@@ -4,6 +4,7 @@
  * count, pages, seconds and its own peak RSS over IPC.
  */
 import { SvgVecClient } from "../test/helpers/grpc-client.js";
+import { serveChild } from "./child.js";
 
 export interface ListJob {
   address: string;
@@ -38,11 +39,4 @@ async function run(job: ListJob): Promise<ListDone> {
   return { listed, pages, seconds, peakRss: Math.max(peakRss, process.memoryUsage().rss) };
 }
 
-if (process.send !== undefined) {
-  process.once("message", (job: ListJob) => {
-    run(job).then(
-      (done) => process.send!({ done }, undefined, {}, () => process.exit(0)),
-      (e: unknown) => process.send!({ error: e instanceof Error ? e.message : String(e) }, undefined, {}, () => process.exit(1)),
-    );
-  });
-}
+serveChild(run);

@@ -3,7 +3,7 @@
  * standalone. SVGVEC_TEST_STANDALONE_ADDRESS names one that already runs (as
  * for the tests: only one fits a machine); otherwise one is started and stopped.
  */
-import { MilvusClient } from "@zilliz/milvus2-sdk-node";
+import { type InsertReq, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { MilvusLite } from "../src/store/milvus-lite.js";
 import { MILVUS_CHANNEL_OPTIONS } from "../src/store/milvus-store.js";
 import { startStandalone } from "../test/helpers/milvus.js";
@@ -49,4 +49,15 @@ export async function waitForIndex(address: string, collection: string, rows: nu
   } finally {
     await client.closeConnection();
   }
+}
+
+/**
+ * The SDK's retry interceptor runs JSON.stringify over every request it sends, to log it at debug
+ * level, whatever the level is: for 10,000 rows that is a 100 MB string, and it cost about 45% of
+ * the load's time (28.5 s against 15.7 s for 50,000 rows, measured with a CPU profile). The
+ * request object is copied with Object.assign before it is sent, so an own toJSON travels with it
+ * and the stringify returns at once; protobuf encoding ignores the extra key.
+ */
+export function withoutLogCopy(req: InsertReq): InsertReq {
+  return Object.assign(req, { toJSON: () => `[insert of ${req.data?.length ?? 0} rows]` });
 }
