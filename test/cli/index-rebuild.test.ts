@@ -4,22 +4,9 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import { freePort } from "../../src/store/milvus-lite.js";
-import { MilvusStore, type ImageRow } from "../../src/store/milvus-store.js";
+import { MilvusStore } from "../../src/store/milvus-store.js";
 import { svgvec } from "../helpers/cli-run.js";
-import { uniqueCollection } from "../helpers/milvus.js";
-
-function unit(seed: number): number[] {
-  const v = Array.from({ length: 512 }, (_, i) => Math.sin(seed * 7.3 + i * 0.61));
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
-const row = (id: number): ImageRow => ({
-  id: BigInt(id),
-  url: `https://example.com/${id}.svg`,
-  vector: unit(id),
-  addedAt: "2026-01-01T00:00:00.000Z",
-  updatedAt: "2026-01-01T00:00:00.000Z",
-});
+import { row, uniqueCollection, unitVector } from "../helpers/milvus.js";
 
 describe("svgvec index rebuild", () => {
   const address = inject("standaloneAddress");
@@ -28,7 +15,7 @@ describe("svgvec index rebuild", () => {
     const collection = uniqueCollection("rebuild");
     const store = await MilvusStore.open({ address, token: "", collection });
     try {
-      await store.upsert([1, 2, 3, 4, 5].map(row));
+      await store.upsert([1n, 2n, 3n, 4n, 5n].map((id) => row(id)));
       await store.flush();
       const env = { SVGVEC_MILVUS_ADDRESS: address, SVGVEC_COLLECTION: collection, SVGVEC_INDEX_TYPE: "HNSW", SVGVEC_INDEX_HNSW_M: "8" };
 
@@ -54,7 +41,7 @@ describe("svgvec index rebuild", () => {
         expect(after.vectorIndexType).toBe("HNSW");
         expect(after.searchParams(10, 16)).toEqual({ ef: 64 });
         expect(await after.count()).toBe(5);
-        expect((await after.search(unit(4), 1, 16))[0]?.id).toBe(4n);
+        expect((await after.search(unitVector(4), 1, 16))[0]?.id).toBe(4n);
       } finally {
         await after.close();
       }

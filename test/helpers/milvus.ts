@@ -10,6 +10,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { MilvusLite, freePort, probeMilvus } from "../../src/store/milvus-lite.js";
+import type { ImageRow } from "../../src/store/milvus-store.js";
 import { python } from "./models.js";
 
 export interface TestMilvus {
@@ -101,4 +102,21 @@ function probePort(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+/** A distinct, reproducible unit vector per seed. */
+export function unitVector(seed: number, dim = 512): number[] {
+  // A small deterministic generator: distinct, reproducible vectors without Math.random.
+  let s = seed * 2654435761 + 1;
+  const v = Array.from({ length: dim }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648 - 0.5;
+  });
+  const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+  return v.map((x) => x / n);
+}
+
+/** A record for id with a fixed url, its own unitVector and fixed timestamps. */
+export function row(id: bigint, url = `https://example.com/${id}.svg`, vector = unitVector(Number(id))): ImageRow {
+  return { id, url, vector, addedAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" };
 }

@@ -2,22 +2,7 @@ import { DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { SchemaMismatchError, StoreRejectedError, StoreUnavailableError } from "../../src/errors.js";
 import { MilvusStore, SCHEMA, type ImageRow } from "../../src/store/milvus-store.js";
-import { uniqueCollection } from "../helpers/milvus.js";
-
-function unitVector(seed: number, dim = 512): number[] {
-  // A small deterministic generator: distinct, reproducible vectors without Math.random.
-  let s = seed * 2654435761 + 1;
-  const v = Array.from({ length: dim }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648 - 0.5;
-  });
-  const n = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-  return v.map((x) => x / n);
-}
-
-function row(id: bigint, url = `https://example.com/${id}.svg`, vector = unitVector(Number(id))): ImageRow {
-  return { id, url, vector, addedAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" };
-}
+import { row, uniqueCollection, unitVector } from "../helpers/milvus.js";
 
 const servers = [
   ["Milvus Lite", "liteAddress"],
